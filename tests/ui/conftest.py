@@ -1,0 +1,215 @@
+"""Real-browser fixtures: one JupyterLab per session, driven by Debian's Chromium via Playwright.
+
+Generic on purpose. Fixtures: ``jupyter_lab`` (session: the server, a
+:class:`~.helpers.JupyterLab`), ``chromium`` (session: the browser), ``page`` (per test: a fresh
+context), ``jupyter_kernel_env`` (session: extra kernel environment, override it). With the
+helpers in ``tests/ui/helpers.py`` (``from .helpers import ...``) any browser test can
+
+* write a notebook into the server's root with :func:`write_notebook`,
+* open it with ``lab.open(page, name)`` (waits until the status bar says the kernel is idle),
+* run it with :func:`run_all_cells`,
+* wait on a DOM condition with :func:`wait_for_js` (bounded, no fixed sleeps).
+
+The kernel inherits the server's environment. Tests that need extra variables in the
+kernel (``HH_DATA_DIR``, ``HH_SANDBOX_TIME_SCALE`` …) override the session fixture
+``jupyter_kernel_env``; the defaults already point ``HH_DATA_DIR`` at a temporary folder
+and make the sandbox fast.
+
+A failing test leaves a full-page screenshot and the browser console under
+``test-artifacts/<test name>/``. Tests call :func:`save_screenshot` for screenshots they
+want kept on success too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .helpers import JupyterLab, artifact_dir, free_port
+
+CHROMIUM = os.environ.get("HH_CHROMIUM", "/usr/bin/chromium")
+
+#: Flags that keep Chromium quiet on a machine with no internet (see TESTING.md).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+SERVER_START_TIMEOUT = 60.0
+
+
+def _browser_available() -> bool:
+    return pathlib.Path(CHROMIUM).exists()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip browser tests when Chromium is absent, unless HH_REQUIRE_BROWSER=1 (CI)."""
+    if _browser_available() or os.environ.get("HH_REQUIRE_BROWSER") == "1":
+        return
+    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (set HH_REQUIRE_BROWSER=1 to fail)")
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    """Attach each phase's report to the item so fixtures can see whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def jupyter_kernel_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Extra environment for the server and therefore every kernel. Override to add more."""
+    return {
+        "HH_DATA_DIR": str(tmp_path_factory.mktemp("hh_data")),
+        "HH_SANDBOX_TIME_SCALE": os.environ.get("HH_UI_TIME_SCALE", "0.02"),
+    }
+
+
+def _wait_http_ok(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        # A short pause between probes of a server that is still booting; bounded by deadline.
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
+
+
+@pytest.fixture(scope="session")
+def jupyter_lab(
+    tmp_path_factory: pytest.TempPathFactory, jupyter_kernel_env: dict[str, str]
+) -> Iterator[JupyterLab]:
+    """One JupyterLab for the whole session on a free loopback port, stopped with SIGTERM."""
+    base = tmp_path_factory.mktemp("jupyter")
+    root = base / "root"
+    root.mkdir()
+    env = dict(os.environ)
+    env.pop("JUPYTER_TOKEN", None)
+    for var, sub in (
+        ("JUPYTER_CONFIG_DIR", "config"),
+        ("JUPYTER_DATA_DIR", "data"),
+        ("JUPYTER_RUNTIME_DIR", "runtime"),
+        ("IPYTHONDIR", "ipython"),
+    ):
+        (base / sub).mkdir()
+        env[var] = str(base / sub)
+    # The kernelspec and lab extensions live in the venv; keep them visible.
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        p
+        for p in [str(pathlib.Path(sys.prefix) / "share" / "jupyter"), env.get("JUPYTER_PATH", "")]
+        if p
+    )
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(jupyter_kernel_env)
+    bin_dir = pathlib.Path(sys.executable).parent
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    port = free_port()
+    log_path = base / "jupyter.log"
+    cmd = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser", "--ip", "127.0.0.1", "--port", str(port),
+        "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}", "--allow-root",
+        "--ServerApp.disable_check_xsrf=True",
+        "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    lab = JupyterLab(url=url, port=port, root=root, env=env, process=proc, log_path=log_path)
+    try:
+        _wait_http_ok(f"{url}/api/status", proc, SERVER_START_TIMEOUT)
+        yield lab
+    except Exception:
+        print(lab.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        lab.shutdown_kernels()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, headless, one per session.
+
+    Playwright gives every launch a fresh temporary profile (``--user-data-dir``)."""
+    from playwright.sync_api import sync_playwright
+
+    if not _browser_available():
+        pytest.fail(f"Chromium not found at {CHROMIUM}")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, chromium: Any, jupyter_lab: JupyterLab) -> Iterator[Any]:
+    """A fresh browser context + page per test; screenshot + console log saved on failure.
+
+    Kernels started by the test are shut down afterwards so the next test starts clean.
+    """
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    console: list[str] = []
+    pg.on("console", lambda msg: console.append(f"[{msg.type}] {msg.text}"))
+    pg.on("pageerror", lambda exc: console.append(f"[pageerror] {exc}"))
+    pg.set_default_timeout(30_000)
+    pg.console_messages = console  # type: ignore[attr-defined]
+    try:
+        yield pg
+    finally:
+        failed = any(
+            getattr(getattr(request.node, f"rep_{when}", None), "failed", False)
+            for when in ("setup", "call")
+        )
+        if failed:
+            out = artifact_dir(request.node.name)
+            with contextlib.suppress(Exception):
+                pg.screenshot(path=str(out / "failure.png"), full_page=True)
+            (out / "console.log").write_text("\n".join(console), encoding="utf-8")
+            (out / "jupyter.log").write_text(jupyter_lab.log_tail(400), encoding="utf-8")
+        context.close()
+        jupyter_lab.shutdown_kernels()

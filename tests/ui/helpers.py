@@ -1,0 +1,194 @@
+"""Helpers for real-browser tests: JupyterLab handle, notebooks, waits, screenshots.
+
+Import them in a test module as ``from .helpers import ...``; the fixtures that start the
+server and the browser are in ``conftest.py`` beside this file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import pathlib
+import shutil
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+KERNEL_IDLE_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (bound then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def artifact_dir(name: str) -> pathlib.Path:
+    """``test-artifacts/<name>/``, created; ``name`` is sanitised for the file system."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:120]
+    path = ARTIFACTS / safe
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_screenshot(page: Any, name: str, test_name: str = "screenshots") -> pathlib.Path:
+    """Save a full-page PNG under ``test-artifacts/<test_name>/<name>.png`` and return its path."""
+    path = artifact_dir(test_name) / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def write_notebook(
+    root: pathlib.Path, name: str, cells: list[str], *, kernel: str = "python3"
+) -> pathlib.Path:
+    """Write a fresh notebook of code cells ``cells`` at ``root/name`` (overwriting any old one).
+
+    Cells starting with ``"# md\\n"`` become markdown cells (the marker line is dropped).
+    """
+    nb_cells = []
+    for src in cells:
+        if src.startswith("# md\n"):
+            nb_cells.append({"cell_type": "markdown", "metadata": {}, "source": src[5:]})
+        else:
+            nb_cells.append(
+                {
+                    "cell_type": "code",
+                    "execution_count": None,
+                    "metadata": {},
+                    "outputs": [],
+                    "source": src,
+                }
+            )
+    nb = {
+        "cells": nb_cells,
+        "metadata": {
+            "kernelspec": {
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+                "name": kernel,
+            },
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    # JupyterLab's ?reset plus a stale checkpoint can resurrect old content: drop it.
+    shutil.rmtree(path.parent / ".ipynb_checkpoints", ignore_errors=True)
+    return path
+
+
+def wait_for_js(page: Any, expression: str, *, timeout: float = 30.0, arg: Any = None) -> Any:
+    """Wait until the JS ``expression`` (a function body or arrow function) is truthy; return it.
+
+    Bounded by ``timeout`` seconds; raises Playwright's TimeoutError with the expression.
+    """
+    expr = (
+        expression
+        if expression.lstrip().startswith(("(", "function", "async"))
+        else (f"() => {{ return ({expression}); }}")
+    )
+    handle = page.wait_for_function(expr, arg=arg, timeout=timeout * 1000, polling=100)
+    return handle.json_value()
+
+
+def wait_kernel_idle(page: Any, *, timeout: float = KERNEL_IDLE_TIMEOUT) -> None:
+    """Wait until the status bar reads ``(ipykernel) | Idle`` (JupyterLab) or the Notebook 7
+    kernel indicator says idle. The toolbar's indicator lies while the kernel starts."""
+    wait_for_js(
+        page,
+        """() => {
+          const bar = document.querySelector('#jp-main-statusbar');
+          if (bar && /\\(ipykernel\\)\\s*\\|\\s*Idle/.test(bar.innerText)) return true;
+          const nb7 = document.querySelector('.jp-NotebookKernelStatus, #jp-KernelStatus');
+          return !!(nb7 && /idle/i.test(nb7.getAttribute('data-status') || nb7.className || ''));
+        }""",
+        timeout=timeout,
+    )
+
+
+def run_all_cells(page: Any) -> None:
+    """Run every cell through the Run menu (what a user does)."""
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
+
+def wait_cells_done(page: Any, *, count: int | None = None, timeout: float = 60.0) -> None:
+    """Wait until no code cell shows ``[*]`` and, with ``count``, at least that many ran."""
+    wait_for_js(
+        page,
+        """(n) => {
+          const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+              .map(e => e.textContent.trim());
+          if (prompts.some(p => p.includes('*'))) return false;
+          const ran = prompts.filter(p => /\\[\\d+\\]/.test(p)).length;
+          return n === null ? ran > 0 : ran >= n;
+        }""",
+        timeout=timeout,
+        arg=count,
+    )
+
+
+def cell_output_text(page: Any, index: int) -> str:
+    """All text of code cell ``index``'s output area."""
+    return str(
+        page.evaluate(
+            "(i) => { const c = document.querySelectorAll('.jp-CodeCell')[i];"
+            " const o = c && c.querySelector('.jp-OutputArea'); return o ? o.innerText : ''; }",
+            index,
+        )
+    )
+
+
+@dataclass
+class JupyterLab:
+    """A running JupyterLab server bound to 127.0.0.1 with its own temp dirs."""
+
+    url: str
+    port: int
+    root: pathlib.Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log_path: pathlib.Path
+    opened: list[str] = field(default_factory=list)
+
+    def notebook_url(self, name: str, *, app: str = "lab") -> str:
+        """URL of notebook ``name``: JupyterLab (``app="lab"``) or Notebook 7 (``"notebook"``)."""
+        if app == "notebook":
+            return f"{self.url}/notebooks/{name}"
+        return f"{self.url}/lab/tree/{name}?reset"
+
+    def open(self, page: Any, name: str, *, app: str = "lab", timeout: float = 60.0) -> None:
+        """Open notebook ``name`` in ``page`` and wait until its kernel is idle."""
+        page.goto(self.notebook_url(name, app=app), timeout=timeout * 1000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout * 1000)
+        wait_kernel_idle(page, timeout=timeout)
+        self.opened.append(name)
+
+    def api(self, path: str, method: str = "GET") -> Any:
+        """Call the server's REST API (no token) and return the decoded JSON."""
+        req = urllib.request.Request(f"{self.url}{path}", method=method)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = resp.read()
+        return json.loads(body) if body else None
+
+    def shutdown_kernels(self) -> None:
+        """Stop every running kernel (between tests, so each starts fresh)."""
+        with contextlib.suppress(OSError, urllib.error.URLError):
+            for session in self.api("/api/sessions") or []:
+                self.api(f"/api/sessions/{session['id']}", method="DELETE")
+
+    def log_tail(self, n: int = 80) -> str:
+        """The last ``n`` lines of the server's log (for failure messages)."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
