@@ -1,0 +1,223 @@
+"""One exception hierarchy for hh_notebook.
+
+Every error raised on purpose by the toolkit derives from :class:`HHError`, so
+``except HHError`` catches them all. Invalid requests raise
+:class:`ValidationError`, which is also a :class:`ValueError` and lists every
+problem of the request at once (one :class:`FieldError` each)::
+
+    >>> from hh_notebook.request import GenerationRequest
+    >>> try:
+    ...     GenerationRequest(prompt="", duration=2).validate()
+    ... except ValidationError as exc:
+    ...     sorted(e.field for e in exc.errors)
+    ['duration', 'prompt']
+
+Messages never contain API keys: provider errors carry the provider's own
+message, and the code that builds them is responsible for not passing keys in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "AuthError",
+    "BadRequest",
+    "BudgetExceeded",
+    "ConfigError",
+    "DownloadError",
+    "FieldError",
+    "HHError",
+    "InsufficientCredits",
+    "JobExpired",
+    "JobFailed",
+    "MediaError",
+    "MissingDependency",
+    "ProviderError",
+    "RateLimited",
+    "ServerError",
+    "SubmitUncertain",
+    "ValidationError",
+]
+
+
+class HHError(Exception):
+    """Base class of every error hh_notebook raises on purpose."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field of a request.
+
+    ``field`` names the field (``"duration"``, ``"reference_images[2]"``),
+    ``value`` is what was given (a short, safe summary for images and long
+    text: never raw bytes), ``allowed`` says what would be accepted and
+    ``message`` explains the problem in a sentence.
+
+    >>> str(FieldError("duration", 2, "a whole number of seconds from 3 to 15", "too short"))
+    'duration: too short (got 2; allowed: a whole number of seconds from 3 to 15)'
+    """
+
+    field: str
+    value: Any
+    allowed: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message} (got {self.value!r}; allowed: {self.allowed})"
+
+
+class ValidationError(HHError, ValueError):
+    """A request is invalid; ``.errors`` lists every problem found, not just the first.
+
+    ``str()`` gives one line per problem, so printing the exception is enough
+    to fix the request::
+
+        >>> err = ValidationError([FieldError("seed", -1, "an int from 0 to 2147483647",
+        ...                                   "seed is negative")])
+        >>> print(err)
+        1 problem with this request:
+          - seed: seed is negative (got -1; allowed: an int from 0 to 2147483647)
+    """
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        self.errors: list[FieldError] = list(errors)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        count = len(self.errors)
+        noun = "problem" if count == 1 else "problems"
+        lines = [f"{count} {noun} with this request:"]
+        lines += [f"  - {error}" for error in self.errors]
+        return "\n".join(lines)
+
+    @property
+    def fields(self) -> list[str]:
+        """The names of the invalid fields, in the order they were found."""
+        return [error.field for error in self.errors]
+
+    def __str__(self) -> str:
+        return self._render()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.errors,))
+
+
+class ConfigError(HHError):
+    """The toolkit is not configured to do what was asked (no key, unknown provider...)."""
+
+
+class ProviderError(HHError):
+    """A provider answered with an error.
+
+    ``provider`` is the provider name, ``status_code`` the HTTP status (None
+    when the error came inside a 200 answer without one), ``code`` the
+    provider's own error code if it gave one, ``message`` its explanation and
+    ``retry_after`` how many seconds to wait before trying again, when known.
+
+    >>> str(RateLimited("segmind", 429, None, "Too many requests", retry_after=12.0))
+    'segmind: HTTP 429: Too many requests (retry after 12 s)'
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        status_code: int | None,
+        code: str | None,
+        message: str,
+        retry_after: float | None = None,
+    ) -> None:
+        self.provider = provider
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [self.provider]
+        if self.status_code is not None:
+            parts.append(f"HTTP {self.status_code}")
+        if self.code:
+            parts.append(str(self.code))
+        text = ": ".join(parts) + f": {self.message}"
+        if self.retry_after is not None:
+            text += f" (retry after {self.retry_after:g} s)"
+        return text
+
+    def __str__(self) -> str:
+        return self._render()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        args = (self.provider, self.status_code, self.code, self.message, self.retry_after)
+        return (type(self), args)
+
+
+class AuthError(ProviderError):
+    """The key was missing, invalid or not allowed to do this (HTTP 401/403)."""
+
+
+class InsufficientCredits(ProviderError):
+    """The account balance is too low (Segmind HTTP 406 reserves the average cost first)."""
+
+
+class RateLimited(ProviderError):
+    """Too many requests (HTTP 429); ``retry_after`` says how long to wait, when known."""
+
+
+class BadRequest(ProviderError):
+    """The provider rejected the request itself (HTTP 400 or a business error)."""
+
+
+class ServerError(ProviderError):
+    """The provider failed on its side (HTTP 5xx)."""
+
+
+class _JobError(HHError):
+    """An error about one job; ``.job`` is the job concerned when known."""
+
+    def __init__(self, message: str, job: Any = None) -> None:
+        self.job = job
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The job object may hold clients and locks: it does not travel.
+        return (type(self), (str(self),))
+
+
+class SubmitUncertain(_JobError):
+    """The submit may have reached the provider but no answer came back.
+
+    The job is recorded as ``unknown`` rather than resubmitted (creation is
+    not idempotent: a blind retry could pay twice); reconcile it instead.
+    """
+
+
+class JobFailed(_JobError):
+    """The job ended FAILED at the provider; the message carries the provider's reason."""
+
+
+class JobExpired(_JobError):
+    """The provider no longer has the job or its result (records and outputs expire)."""
+
+
+class DownloadError(_JobError):
+    """The clip could not be downloaded or is not a playable MP4."""
+
+
+class MediaError(HHError, ValueError):
+    """A local media file (a clip to probe, an image) is missing or cannot be read."""
+
+
+class MissingDependency(HHError, ImportError):
+    """An optional package is needed for this (e.g. PyAV for reading clips)."""
+
+
+class BudgetExceeded(HHError):
+    """A run would cost more than the budget allows and was not started.
+
+    >>> str(BudgetExceeded("12 clips cost $8.40, above the $5.00 budget"))
+    '12 clips cost $8.40, above the $5.00 budget'
+    """

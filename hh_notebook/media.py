@@ -1,0 +1,547 @@
+"""Images in, clips out.
+
+Images: :func:`load_image` turns whatever the user has (a local path, raw
+bytes, a PIL image, a numpy array, or an http(s) URL) into one
+:class:`ImageData`; :func:`check_image` checks it against the limits every
+HappyHorse provider documents; :func:`to_data_url` encodes it for providers
+that accept inline images.
+
+    >>> from PIL import Image
+    >>> img = load_image(Image.new("RGB", (640, 360)))
+    >>> img.mime, img.width, img.height
+    ('image/png', 640, 360)
+    >>> check_image(img)
+    []
+
+Clips: :func:`probe_clip`, :func:`poster_frame` and :func:`contact_sheet` read
+MP4 files with PyAV (``pip install av``), imported only when they are called.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import pathlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hh_notebook.errors import FieldError, MediaError, MissingDependency, ValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = [
+    "ACCEPTED_MIMES",
+    "MAX_ASPECT",
+    "MAX_IMAGE_BYTES",
+    "MIN_IMAGE_SIDE",
+    "ClipInfo",
+    "ImageData",
+    "StoredImage",
+    "check_image",
+    "contact_sheet",
+    "is_url",
+    "load_image",
+    "poster_frame",
+    "probe_clip",
+    "safe_repr",
+    "to_data_url",
+]
+
+#: Formats every provider documents for image inputs (JPEG/JPG, PNG, WEBP).
+ACCEPTED_MIMES = ("image/jpeg", "image/png", "image/webp")
+#: Largest accepted image file, in bytes (10 MB).
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+#: Both sides of an input image must be at least this many pixels.
+MIN_IMAGE_SIDE = 300
+#: Width/height must lie between 1/MAX_ASPECT and MAX_ASPECT (1:2.5 to 2.5:1).
+MAX_ASPECT = 2.5
+
+# Files larger than this are not even read: they can only be rejected.
+_READ_CAP = 4 * MAX_IMAGE_BYTES
+
+_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"WEBP", 8, "image/webp"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"BM", 0, "image/bmp"),
+    (b"II*\x00", 0, "image/tiff"),
+    (b"MM\x00*", 0, "image/tiff"),
+    (b"ftypheic", 4, "image/heic"),
+    (b"ftypheix", 4, "image/heic"),
+    (b"ftypmif1", 4, "image/heif"),
+    (b"ftypavif", 4, "image/avif"),
+)
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """One input image, loaded and described.
+
+    ``data`` holds the encoded file (empty for URLs, which are never fetched),
+    ``mime`` the format detected from the content (``None`` when unknown),
+    ``width``/``height`` in pixels (``None`` for URLs), ``source_url`` the URL
+    for URL images, ``sha256`` the hex digest of ``data`` (``None`` for URLs).
+    ``kind`` is ``"url"``, ``"file"`` (``path`` is set) or ``"bytes"`` (bytes,
+    PIL images and arrays); ``size`` is the file size in bytes.
+    """
+
+    data: bytes
+    mime: str | None
+    width: int | None
+    height: int | None
+    source_url: str | None
+    sha256: str | None
+    kind: str = "bytes"
+    path: str | None = None
+    size: int | None = None
+
+    def __repr__(self) -> str:
+        where = self.source_url or self.path or "<memory>"
+        dims = f"{self.width}x{self.height}" if self.width is not None else "?x?"
+        return f"ImageData({self.kind} {where!s} {self.mime} {dims} {self.size} bytes)"
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-safe description (never the bytes): what the journal stores."""
+        if self.kind == "url":
+            return {"kind": "url", "url": self.source_url}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "sha256": self.sha256,
+            "size": self.size,
+            "mime": self.mime,
+            "width": self.width,
+            "height": self.height,
+        }
+        if self.path is not None:
+            out["path"] = self.path
+        return out
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An in-memory image read back from the journal: its bytes were never stored.
+
+    It keeps the request's mode and fingerprint intact, but cannot be sent:
+    loading it raises a :class:`ValidationError` asking for the image again.
+    """
+
+    sha256: str
+    size: int | None = None
+    mime: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """The same JSON description the original image had."""
+        return {
+            "kind": "bytes",
+            "sha256": self.sha256,
+            "size": self.size,
+            "mime": self.mime,
+            "width": self.width,
+            "height": self.height,
+        }
+
+
+def is_url(value: object) -> bool:
+    """True for a string that is an http(s) URL (these are passed on, never fetched)."""
+    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
+
+
+def safe_repr(value: object, limit: int = 80) -> Any:
+    """A short, safe stand-in for ``value`` in error messages and logs.
+
+    Numbers, booleans and None stay as they are; text is cut to ``limit``
+    characters; bytes, images and arrays become a one-line summary.
+
+    >>> safe_repr(b"x" * 5_000_000)
+    '<5000000 bytes>'
+    >>> safe_repr("a" * 100, limit=10)
+    'aaaaaaaaa…'
+    """
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[: limit - 1] + "…"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, os.PathLike):
+        return safe_repr(os.fspath(value), limit)
+    if isinstance(value, StoredImage):
+        return f"<stored image sha256={value.sha256[:12]}…>"
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is not None and dtype is not None:
+        return f"<array {dtype} {tuple(shape)}>"
+    size = getattr(value, "size", None)
+    mode = getattr(value, "mode", None)
+    if mode is not None and isinstance(size, tuple):
+        return f"<PIL image {mode} {size[0]}x{size[1]}>"
+    if isinstance(value, (list, tuple)):
+        items = [safe_repr(item, limit=40) for item in list(value)[:10]]
+        more = ", …" if len(value) > 10 else ""
+        return f"[{', '.join(repr(i) for i in items)}{more}]"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _sniff_mime(data: bytes) -> str | None:
+    for magic, offset, mime in _MAGIC:
+        if data[offset : offset + len(magic)] == magic:
+            if mime == "image/webp" and data[:4] != b"RIFF":
+                continue
+            return mime
+    return None
+
+
+def _fail(field: str, value: object, allowed: str, message: str) -> ValidationError:
+    return ValidationError([FieldError(field, safe_repr(value), allowed, message)])
+
+
+_KINDS_ALLOWED = "a local path, bytes, a PIL image, a uint8 numpy array, or an http(s) URL"
+
+
+def load_image(x: object, *, field: str = "image") -> ImageData:
+    """Load an image input into an :class:`ImageData` (URLs are recorded, not fetched).
+
+    Accepts a local path (``str`` or ``os.PathLike``), encoded ``bytes``, a
+    ``data:`` URL, a PIL image, a numpy array (``HxW``, ``HxWx3`` or
+    ``HxWx4``, ``uint8``) or an ``http(s)://`` URL. The format is detected
+    from the content, not the file name. PIL images and arrays are encoded as
+    PNG. Raises :class:`ValidationError` (naming ``field``) when the input
+    cannot be read as an image at all; limits are checked by
+    :func:`check_image`.
+
+    >>> load_image("https://example.com/a.png").source_url
+    'https://example.com/a.png'
+    >>> import numpy as np
+    >>> load_image(np.zeros((400, 500, 3), dtype=np.uint8)).width
+    500
+    """
+    if isinstance(x, StoredImage):
+        raise _fail(
+            field,
+            x,
+            _KINDS_ALLOWED,
+            "this in-memory image was not stored in the journal (only its sha256 was); "
+            "pass the image again",
+        )
+    if isinstance(x, str) and is_url(x):
+        return _load_url(x.strip(), field)
+    if isinstance(x, str) and x.startswith("data:"):
+        return _from_bytes(_decode_data_url(x, field), field)
+    if isinstance(x, (str, os.PathLike)):
+        return _load_path(x, field)
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        data = bytes(x)
+        if not data:
+            raise _fail(field, x, _KINDS_ALLOWED, "the image bytes are empty")
+        return _from_bytes(data, field)
+    if _is_pil_image(x):
+        return _from_bytes(_encode_pil(x), field)
+    if hasattr(x, "__array_interface__") and hasattr(x, "dtype"):
+        return _from_bytes(_encode_array(x, field), field)
+    raise _fail(field, x, _KINDS_ALLOWED, f"cannot use a {type(x).__name__} as an image")
+
+
+def _load_url(url: str, field: str) -> ImageData:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.netloc or " " in url:
+        raise _fail(field, url, "an http(s) URL with a host name", "this URL is malformed")
+    return ImageData(b"", None, None, None, url, None, kind="url")
+
+
+def _decode_data_url(text: str, field: str) -> bytes:
+    header, sep, payload = text.partition(",")
+    if not sep or not header.endswith(";base64"):
+        raise _fail(field, text, "data:<mime>;base64,<data>", "only base64 data URLs are accepted")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except ValueError:
+        raise _fail(field, text, "valid base64", "the data URL is not valid base64") from None
+
+
+def _load_path(x: str | os.PathLike[str], field: str) -> ImageData:
+    path = pathlib.Path(os.fspath(x)).expanduser()
+    shown = os.fspath(x)
+    if "://" in shown:
+        raise _fail(field, shown, _KINDS_ALLOWED, "only http(s) URLs can be given as URLs")
+    if not path.is_file():
+        reason = "is a directory" if path.is_dir() else "does not exist"
+        raise _fail(field, shown, "an existing image file", f"the file {reason}")
+    size = path.stat().st_size
+    if size > _READ_CAP:
+        # Report it through the normal limit check without reading it whole.
+        with path.open("rb") as fh:
+            head = fh.read(64)
+        return ImageData(b"", _sniff_mime(head), None, None, None, None, "file", str(path), size)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _fail(field, shown, "a readable image file", f"cannot read it: {exc.strerror}") from None
+    image = _from_bytes(data, field, shown=shown)
+    return ImageData(
+        image.data, image.mime, image.width, image.height, None, image.sha256,
+        kind="file", path=str(path), size=image.size,
+    )
+
+
+def _from_bytes(data: bytes, field: str, shown: object = None) -> ImageData:
+    from PIL import Image, UnidentifiedImageError
+
+    mime = _sniff_mime(data)
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        if mime is None:
+            raise _fail(
+                field,
+                shown if shown is not None else data,
+                "a JPEG, PNG or WEBP image",
+                "this is not a readable image",
+            ) from None
+        width = height = None
+    digest = hashlib.sha256(data).hexdigest()
+    return ImageData(data, mime, width, height, None, digest, kind="bytes", size=len(data))
+
+
+def _is_pil_image(x: object) -> bool:
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow is a hard dependency
+        return False
+    return isinstance(x, Image.Image)
+
+
+def _encode_pil(img: Any) -> bytes:
+    if img.mode not in ("RGB", "RGBA", "L", "LA"):
+        img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _encode_array(arr: Any, field: str) -> bytes:
+    import numpy as np
+    from PIL import Image
+
+    allowed = "a uint8 numpy array shaped HxW, HxWx3 or HxWx4"
+    shape = tuple(arr.shape)
+    if arr.dtype != np.uint8:
+        raise _fail(field, arr, allowed, f"arrays must be uint8, not {arr.dtype}")
+    if len(shape) == 2:
+        mode = "L"
+    elif len(shape) == 3 and shape[2] in (3, 4):
+        mode = "RGB" if shape[2] == 3 else "RGBA"
+    else:
+        raise _fail(field, arr, allowed, f"cannot read an array of shape {shape} as an image")
+    if 0 in shape:
+        raise _fail(field, arr, allowed, "the array is empty")
+    return _encode_pil(Image.fromarray(np.ascontiguousarray(arr), mode=mode))
+
+
+def check_image(img: ImageData, *, field: str = "image") -> list[FieldError]:
+    """Check a loaded image against the documented input limits.
+
+    Returns one :class:`FieldError` per broken limit (empty when fine):
+    format JPEG/PNG/WEBP, both sides at least 300 px, at most 10 MB, aspect
+    ratio between 1:2.5 and 2.5:1. URL images cannot be checked (they are
+    never fetched) and always pass.
+
+    >>> from PIL import Image
+    >>> [e.message for e in check_image(load_image(Image.new("RGB", (200, 900))))]
+    ['the image is 200 px wide; both sides must be at least 300 px', 'the aspect ratio 200:900 (1:4.50) is outside 1:2.5 to 2.5:1']
+    """
+    if img.kind == "url":
+        return []
+    shown = img.path if img.path is not None else f"<{img.size} bytes>"
+    errors: list[FieldError] = []
+    if img.mime not in ACCEPTED_MIMES:
+        found = img.mime.split("/")[1].upper() if img.mime else "an unknown format"
+        errors.append(FieldError(field, shown, "JPEG, JPG, PNG or WEBP", f"the image is {found}"))
+    if img.size is not None and img.size > MAX_IMAGE_BYTES:
+        errors.append(
+            FieldError(
+                field, shown, "at most 10 MB",
+                f"the file is {img.size / (1024 * 1024):.1f} MB",
+            )
+        )
+    if img.width is not None and img.height is not None:
+        small = [(name, n) for name, n in (("wide", img.width), ("tall", img.height))
+                 if n < MIN_IMAGE_SIDE]
+        for name, n in small:
+            errors.append(
+                FieldError(
+                    field, shown, "both sides at least 300 px",
+                    f"the image is {n} px {name}; both sides must be at least 300 px",
+                )
+            )
+        ratio = img.width / img.height
+        if ratio > MAX_ASPECT or ratio < 1 / MAX_ASPECT:
+            pretty = f"{ratio:.2f}:1" if ratio >= 1 else f"1:{1 / ratio:.2f}"
+            errors.append(
+                FieldError(
+                    field, shown, "an aspect ratio between 1:2.5 and 2.5:1",
+                    f"the aspect ratio {img.width}:{img.height} ({pretty}) is outside "
+                    "1:2.5 to 2.5:1",
+                )
+            )
+    return errors
+
+
+def to_data_url(img: ImageData) -> str:
+    """Encode a local image as a ``data:<mime>;base64,...`` URL (URL images return their URL).
+
+    >>> from PIL import Image
+    >>> to_data_url(load_image(Image.new("RGB", (300, 300)))).startswith("data:image/png;base64,")
+    True
+    """
+    if img.kind == "url":
+        assert img.source_url is not None
+        return img.source_url
+    mime = img.mime or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(img.data).decode('ascii')}"
+
+
+# --------------------------------------------------------------------------- clips
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """What :func:`probe_clip` found in a clip: size, length, rate and codecs."""
+
+    width: int
+    height: int
+    duration: float
+    fps: float
+    video_codec: str
+    audio_codec: str | None
+    has_audio: bool
+
+
+def _av() -> Any:
+    try:
+        import av
+    except ImportError:
+        raise MissingDependency(
+            "reading clips needs PyAV: pip install 'av>=12' (or pip install 'hh_notebook[sandbox]')"
+        ) from None
+    return av
+
+
+def _open_clip(path: str | os.PathLike[str]) -> Any:
+    av = _av()
+    try:
+        return av.open(os.fspath(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise MediaError(f"cannot read {os.fspath(path)!r} as a video: {exc}") from None
+
+
+def probe_clip(path: str | os.PathLike[str]) -> ClipInfo:
+    """Describe a clip: resolution, duration (s), frame rate and codecs.
+
+    >>> info = probe_clip("clip.mp4")  # doctest: +SKIP
+    >>> (info.width, info.height, info.video_codec, info.audio_codec)  # doctest: +SKIP
+    (1280, 720, 'h264', 'aac')
+    """
+    with _open_clip(path) as container:
+        if not container.streams.video:
+            raise MediaError(f"{os.fspath(path)!r} has no video stream")
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        fps = float(video.average_rate or video.guessed_rate or 0)
+        duration = _duration_seconds(container, video)
+        return ClipInfo(
+            width=video.codec_context.width,
+            height=video.codec_context.height,
+            duration=duration,
+            fps=fps,
+            video_codec=video.codec_context.name,
+            audio_codec=audio.codec_context.name if audio is not None else None,
+            has_audio=audio is not None,
+        )
+
+
+def _duration_seconds(container: Any, video: Any) -> float:
+    if video.duration is not None and video.time_base is not None:
+        return float(video.duration * video.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    return 0.0
+
+
+def _frames_at(path: str | os.PathLike[str], fractions: list[float]) -> Iterator[Any]:
+    """Yield one decoded frame (PIL image) per fraction of the clip's length, in order."""
+    with _open_clip(path) as container:
+        if not container.streams.video:
+            raise MediaError(f"{os.fspath(path)!r} has no video stream")
+        video = container.streams.video[0]
+        duration = _duration_seconds(container, video)
+        for fraction in fractions:
+            target = max(0.0, min(fraction, 1.0)) * duration
+            yield _frame_near(container, video, target)
+
+
+def _frame_near(container: Any, video: Any, target: float) -> Any:
+    """Decode the first frame at or after ``target`` seconds (the last one if past the end)."""
+    time_base = video.time_base
+    container.seek(int(target / time_base) if time_base else 0, stream=video, backward=True)
+    last = None
+    for frame in container.decode(video):
+        last = frame
+        if frame.time is not None and frame.time + 1e-6 >= target:
+            break
+    if last is None:
+        raise MediaError("the clip has no decodable video frame")
+    return last.to_image()
+
+
+def poster_frame(path: str | os.PathLike[str], at: float = 0.5, fmt: str = "JPEG") -> bytes:
+    """One frame of the clip as an image, ``at`` a fraction of its length (0.0–1.0).
+
+    Returns JPEG bytes by default (``fmt="PNG"`` for PNG): small enough to
+    serve as a ``<video poster>``.
+
+    >>> jpeg = poster_frame("clip.mp4", at=0.0)  # doctest: +SKIP
+    """
+    if fmt.upper() not in ("JPEG", "PNG"):
+        raise ValueError("fmt must be 'JPEG' or 'PNG'")
+    (frame,) = list(_frames_at(path, [at]))
+    buf = io.BytesIO()
+    frame.convert("RGB").save(buf, format=fmt.upper(), **({"quality": 85} if fmt.upper() == "JPEG" else {}))
+    return buf.getvalue()
+
+
+def contact_sheet(path: str | os.PathLike[str], n: int = 8, height: int = 180) -> bytes:
+    """A strip of ``n`` evenly spaced frames of the clip, side by side, as one PNG.
+
+    Frames are taken at the middle of ``n`` equal slices of the clip and
+    scaled to ``height`` pixels (aspect kept), so the strip prints well.
+
+    >>> png = contact_sheet("clip.mp4", n=6)  # doctest: +SKIP
+    """
+    from PIL import Image
+
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 100:
+        raise ValueError("n must be an int from 1 to 100")
+    fractions = [(i + 0.5) / n for i in range(n)]
+    frames = []
+    for frame in _frames_at(path, fractions):
+        width = max(1, round(frame.width * height / frame.height))
+        frames.append(frame.convert("RGB").resize((width, height)))
+    sheet = Image.new("RGB", (sum(f.width for f in frames), height))
+    x = 0
+    for frame in frames:
+        sheet.paste(frame, (x, 0))
+        x += frame.width
+    buf = io.BytesIO()
+    sheet.save(buf, format="PNG")
+    return buf.getvalue()
