@@ -53,10 +53,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
-
-import numpy
-import PIL.Image
+from typing import TYPE_CHECKING, Any, Union
 
 from hh_notebook.errors import FieldError, ValidationError
 from hh_notebook.media import (
@@ -67,6 +64,10 @@ from hh_notebook.media import (
     load_image,
     safe_repr,
 )
+
+if TYPE_CHECKING:
+    import numpy
+    import PIL.Image
 
 __all__ = [
     "ASPECT_RATIOS",
@@ -100,7 +101,8 @@ class Mode(str, Enum):
 
 #: A first frame or reference image: a local path (``str``/``PathLike``), an
 #: ``http(s)://`` URL (``str``), encoded bytes, a PIL image or a uint8 numpy array.
-ImageInput = str | os.PathLike | bytes | PIL.Image.Image | numpy.ndarray
+# (numpy and PIL stay unimported until an image is actually loaded.)
+ImageInput = Union[str, os.PathLike, bytes, "PIL.Image.Image", "numpy.ndarray"]
 
 #: Provider names, as used everywhere in hh_notebook ("openai" is the OpenAI-style aggregator).
 PROVIDERS: tuple[str, ...] = ("segmind", "apiframe", "hiapi", "openai")
