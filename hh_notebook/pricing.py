@@ -1,0 +1,282 @@
+"""What a request will cost, per provider, before anything is submitted.
+
+Prices come from the providers' own pages and are flat per second of output,
+by resolution (audio included):
+
+=========  ==============  ==============  =========================================
+provider   720P            1080P           source
+=========  ==============  ==============  =========================================
+segmind    $0.14 / s       $0.18 / s       HappyHorse 1.1 (1.0: not published)
+apiframe   24 credits / s  31 credits / s  Apiframe credits, not dollars
+hiapi      not published   not published   "see HiAPI pricing" (billed per second)
+openai     not published   not published   the aggregator's page gives no price
+=========  ==============  ==============  =========================================
+
+An unpublished price gives an estimate whose ``amount`` is None and whose
+note says so; it is never guessed.
+
+    >>> from hh_notebook.request import GenerationRequest
+    >>> cost = estimate_cost(GenerationRequest(prompt="horse", duration=5), "segmind")
+    >>> str(cost), cost.per_second
+    ('$0.70', 0.14)
+    >>> str(estimate_cost(GenerationRequest(prompt="horse", resolution="1080P", duration=10),
+    ...                   "apiframe"))
+    '310 credits'
+
+Estimates add up (same currency sums, different currencies stay apart)::
+
+    >>> a = estimate_cost(GenerationRequest(prompt="a"), "segmind")
+    >>> b = estimate_cost(GenerationRequest(prompt="b"), "apiframe")
+    >>> str(a + a + b)
+    '$1.40 + 120 credits'
+    >>> str(sum([a, a]))
+    '$1.40'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from hh_notebook.errors import FieldError, ValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hh_notebook.request import GenerationRequest
+
+__all__ = ["PRICES", "CostEstimate", "CostTotal", "estimate_cost", "sum_costs"]
+
+USD = "USD"
+CREDITS = "credits"
+
+#: Published prices: (provider, model version) -> (currency, {resolution: price per second}).
+#: A provider/model missing here has no published price.
+PRICES: Mapping[tuple[str, str], tuple[str, Mapping[str, float]]] = MappingProxyType({
+    ("segmind", "1.1"): (USD, MappingProxyType({"720P": 0.14, "1080P": 0.18})),
+    ("apiframe", "1.1"): (CREDITS, MappingProxyType({"720P": 24, "1080P": 31})),
+})
+
+_UNPUBLISHED_NOTES = {
+    "segmind": "price not published: segmind's pages price HappyHorse 1.1 only "
+    "(1.0 cost more at 1080P)",
+    "hiapi": "price not published: hiapi bills per second by resolution (1080p costs more) "
+    "but its page only points to its pricing page",
+    "openai": "price not published: the aggregator's page gives no price",
+}
+
+
+def _money(amount: float, currency: str) -> str:
+    if currency == USD:
+        return f"${amount:,.2f}"
+    return f"{amount:,.0f} {currency}" if amount == int(amount) else f"{amount:,.2f} {currency}"
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """The expected cost of one clip.
+
+    ``amount`` is None when the provider publishes no price (``note`` says
+    so). ``currency`` is ``"USD"`` or ``"credits"`` (Apiframe).
+    ``per_second`` is the rate and ``seconds`` the billed duration.
+    ``str()`` gives the amount alone (``"$0.70"``), :attr:`detail` the sum
+    behind it.
+
+    >>> CostEstimate(0.7, "USD", 0.14, 5, "", "segmind", "720P").detail
+    '$0.70 (5 s × $0.14/s at 720P, segmind)'
+    """
+
+    amount: float | None
+    currency: str
+    per_second: float | None
+    seconds: int
+    note: str = ""
+    provider: str | None = None
+    resolution: str | None = None
+
+    @property
+    def known(self) -> bool:
+        """True when the provider publishes a price for this request."""
+        return self.amount is not None
+
+    @property
+    def detail(self) -> str:
+        """The amount with how it was reached, or why there is none."""
+        if self.amount is None or self.per_second is None:
+            return str(self)
+        if self.currency == USD:
+            rate = f"${self.per_second:.2f}/s"
+        else:
+            rate = f"{self.per_second:g} {self.currency}/s"
+        how = f"{self.seconds} s × {rate}"
+        if self.resolution:
+            how += f" at {self.resolution}"
+        if self.provider:
+            how += f", {self.provider}"
+        return f"{self} ({how})"
+
+    @classmethod
+    def free(
+        cls, currency: str = USD, note: str = "already paid: served from the journal"
+    ) -> CostEstimate:
+        """A zero cost, e.g. for a clip reused from the journal instead of paid again.
+
+        >>> str(CostEstimate.free())
+        '$0.00'
+        """
+        return cls(0.0, currency, 0.0, 0, note)
+
+    def __str__(self) -> str:
+        if self.amount is None:
+            return "price not published"
+        return _money(self.amount, self.currency)
+
+    def __add__(self, other: object) -> CostTotal:
+        return CostTotal.of([self]) + other
+
+    def __radd__(self, other: object) -> CostTotal:
+        # sum() starts from 0.
+        if other == 0:
+            return CostTotal.of([self])
+        return CostTotal.of([self]) + other
+
+
+@dataclass(frozen=True)
+class CostTotal:
+    """A sum of estimates: one amount per currency, plus a count of unpriced clips.
+
+    >>> total = sum_costs([CostEstimate(0.7, "USD", 0.14, 5),
+    ...                    CostEstimate(120, "credits", 24, 5),
+    ...                    CostEstimate(None, "USD", None, 5, "price not published")])
+    >>> str(total), total.usd, total.unknown
+    ('$0.70 + 120 credits + 1 clip without a published price', 0.7, 1)
+    """
+
+    amounts: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    unknown: int = 0
+    count: int = 0
+
+    @classmethod
+    def of(cls, items: Iterable[CostEstimate | CostTotal | None]) -> CostTotal:
+        """Sum estimates (and totals); ``None`` counts as a clip without a known price."""
+        amounts: dict[str, float] = {}
+        unknown = count = 0
+        for item in items:
+            if isinstance(item, CostTotal):
+                for currency, value in item.amounts.items():
+                    amounts[currency] = round(amounts.get(currency, 0.0) + value, 6)
+                unknown += item.unknown
+                count += item.count
+            elif isinstance(item, CostEstimate):
+                count += 1
+                if item.amount is None:
+                    unknown += 1
+                else:
+                    current = amounts.get(item.currency, 0.0)
+                    amounts[item.currency] = round(current + item.amount, 6)
+            elif item is None:
+                count += 1
+                unknown += 1
+            else:
+                raise TypeError(
+                    f"cannot add a {type(item).__name__} to costs: use CostEstimate "
+                    "(a bare number has no currency)"
+                )
+        return cls(MappingProxyType(amounts), unknown, count)
+
+    def amount(self, currency: str) -> float:
+        """The total in one currency (0.0 when nothing was priced in it)."""
+        return self.amounts.get(currency, 0.0)
+
+    @property
+    def usd(self) -> float:
+        """The dollar part of the total."""
+        return self.amount(USD)
+
+    @property
+    def credits(self) -> float:
+        """The credit part of the total (Apiframe)."""
+        return self.amount(CREDITS)
+
+    def __add__(self, other: object) -> CostTotal:
+        if other == 0:
+            return self
+        return CostTotal.of([self, other])  # type: ignore[list-item]
+
+    def __radd__(self, other: object) -> CostTotal:
+        return self.__add__(other)
+
+    def __str__(self) -> str:
+        parts = [_money(value, currency) for currency, value in sorted(
+            self.amounts.items(), key=lambda kv: (kv[0] != USD, kv[0]))]
+        if self.unknown:
+            noun = "clip" if self.unknown == 1 else "clips"
+            parts.append(f"{self.unknown} {noun} without a published price")
+        return " + ".join(parts) if parts else "$0.00"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form: ``{"amounts": {...}, "unknown": n, "count": n}``."""
+        return {"amounts": dict(self.amounts), "unknown": self.unknown, "count": self.count}
+
+
+def sum_costs(costs: Iterable[CostEstimate | CostTotal | None]) -> CostTotal:
+    """Total a sweep's estimates: same currency adds, others are kept apart.
+
+    ``None`` (a job whose cost is not known) counts as one unpriced clip.
+
+    >>> str(sum_costs([]))
+    '$0.00'
+    """
+    return CostTotal.of(costs)
+
+
+def estimate_cost(request: GenerationRequest, provider: str) -> CostEstimate:
+    """The expected cost of ``request`` at ``provider``, from the provider's published price.
+
+    Uses the request's model version (or the provider's default). Raises
+    :class:`~hh_notebook.errors.ValidationError` when the provider, the
+    resolution or the duration is not one that can be priced.
+
+    >>> from hh_notebook.request import GenerationRequest
+    >>> estimate_cost(GenerationRequest(prompt="x", duration=8, resolution="1080p"), "segmind")
+    CostEstimate(amount=1.44, currency='USD', per_second=0.18, seconds=8, note='', \
+provider='segmind', resolution='1080P')
+    >>> estimate_cost(GenerationRequest(prompt="x"), "hiapi").amount is None
+    True
+    """
+    from hh_notebook.request import (
+        MAX_DURATION,
+        MIN_DURATION,
+        PROVIDERS,
+        RESOLUTIONS,
+        default_model,
+    )
+
+    errors: list[FieldError] = []
+    if provider not in PROVIDERS:
+        errors.append(FieldError("provider", provider, ", ".join(PROVIDERS), "unknown provider"))
+    resolution = request.resolution.strip().upper() if isinstance(request.resolution, str) else None
+    if resolution not in RESOLUTIONS:
+        errors.append(FieldError("resolution", request.resolution, "720P or 1080P",
+                                 "cannot price this resolution"))
+    seconds = request.duration
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not (
+        MIN_DURATION <= seconds <= MAX_DURATION
+    ):
+        errors.append(FieldError("duration", seconds, "a whole number of seconds from 3 to 15",
+                                 "cannot price this duration"))
+    if errors:
+        raise ValidationError(errors)
+    assert resolution is not None
+    model = request.model or default_model(provider)
+    price = PRICES.get((provider, model))
+    if price is None:
+        note = _UNPUBLISHED_NOTES.get(provider, "price not published")
+        currency = CREDITS if provider == "apiframe" else USD
+        return CostEstimate(None, currency, None, seconds, note, provider, resolution)
+    currency, rates = price
+    rate = rates[resolution]
+    amount = round(rate * seconds, 2 if currency == USD else 6)
+    return CostEstimate(amount, currency, rate, seconds, "", provider, resolution)
