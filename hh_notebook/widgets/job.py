@@ -1,0 +1,429 @@
+"""The live job widget: one HappyHorse job, from submission to a playing clip.
+
+>>> from hh_notebook import Client                       # doctest: +SKIP
+>>> from hh_notebook.widgets import JobWidget            # doctest: +SKIP
+>>> job = await Client().submit(GenerationRequest(prompt="a horse on a beach"))  # doctest: +SKIP
+>>> JobWidget(job, client=client).show()                 # doctest: +SKIP
+
+The widget only *shows* a job: it subscribes to the job's events and mirrors them into a few
+small synced traits. The clip itself is never a trait (a notebook executed headless would
+store it base64 in the file): the front end asks for it when the widget is on screen and the
+bytes travel as binary comm buffers. Retry and reconcile buttons call the same public
+:class:`~hh_notebook.client.Client` methods a Python user would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import pathlib
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+from ..display import (
+    JobSnapshot,
+    normalise_progress,
+    static_html,
+)
+
+__all__ = ["JobWidget", "describe_params", "spawn"]
+
+_HERE = pathlib.Path(__file__).parent
+#: Clip bytes go to the browser in chunks of this size (one comm message each), so that no
+#: single websocket frame grows with the clip.
+CHUNK_BYTES = 2 * 1024 * 1024
+TERMINAL = frozenset({"succeeded", "failed", "expired"})
+
+_tasks: set[asyncio.Future[Any]] = set()
+
+
+def spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any] | None:
+    """Run ``coro`` in the background on the running event loop (the kernel's), keeping a
+    reference until it ends. Without a running loop (plain Python), run it to completion."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)
+        return None
+    task = loop.create_task(coro)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return task
+
+
+def _value(x: object) -> str:
+    """Enum or string → its plain string value."""
+    return str(getattr(x, "value", x) or "")
+
+
+def _image_label(image: object) -> str:
+    from ..media import safe_repr
+
+    if isinstance(image, (str, pathlib.PurePath)):
+        text = str(image)
+        return text if text.startswith(("http://", "https://")) else pathlib.PurePath(text).name
+    return str(safe_repr(image, 40))
+
+
+def describe_params(request: Any) -> dict[str, Any]:
+    """The request's parameters as short display strings (never image bytes).
+
+    >>> from hh_notebook.request import GenerationRequest
+    >>> describe_params(GenerationRequest(prompt="x", duration=8, seed=3))["duration"]
+    '8 s'
+    """
+    mode = _value(request.mode)
+    params: dict[str, Any] = {
+        "resolution": request.resolution,
+        "duration": f"{request.duration} s",
+        "aspect ratio": request.aspect_ratio if mode != "i2v" else "follows the image",
+        "seed": request.seed if request.seed is not None else "random",
+        "prompt extend": "on" if request.prompt_extend else "off",
+        "watermark": "on" if request.watermark else "off",
+    }
+    if request.image is not None and mode == "i2v":
+        params["first frame"] = _image_label(request.image)
+    refs = list(request.reference_images or [])
+    if refs:
+        params["references"] = ", ".join(_image_label(r) for r in refs)
+    if request.reference_type:
+        params["reference type"] = request.reference_type
+    return params
+
+
+def _cost_text(cost: object) -> str:
+    if cost is None:
+        return ""
+    if isinstance(cost, (int, float)):
+        return f"${cost:.2f}"
+    return str(cost)
+
+
+class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
+    """Live view of one job: request, estimate, progress, then the clip with its audio.
+
+    Build it from a submitted :class:`~hh_notebook.jobs.Job`, or from a request before it is
+    submitted (``JobWidget(request=req, provider=..., model=...)``) and :meth:`bind` the job
+    when it exists. :meth:`show` displays it so that the saved notebook's static HTML
+    fallback is refreshed when the job ends.
+    """
+
+    _esm = _HERE / "job.js"
+    _css = _HERE / "job.css"
+
+    prompt = t.Unicode("").tag(sync=True)
+    negative_prompt = t.Unicode("").tag(sync=True)
+    mode = t.Unicode("").tag(sync=True)
+    provider = t.Unicode("").tag(sync=True)
+    model = t.Unicode("").tag(sync=True)
+    params = t.Dict().tag(sync=True)
+    warnings = t.List(t.Unicode()).tag(sync=True)
+    estimate = t.Unicode("").tag(sync=True)
+    status = t.Unicode("validating").tag(sync=True)
+    progress = t.Float(None, allow_none=True).tag(sync=True)
+    progress_source = t.Unicode("").tag(sync=True)
+    elapsed = t.Float(0.0).tag(sync=True)
+    eta = t.Float(None, allow_none=True).tag(sync=True)
+    message = t.Unicode("").tag(sync=True)
+    job_id = t.Unicode("").tag(sync=True)
+    provider_job_id = t.Unicode("").tag(sync=True)
+    seed = t.Int(None, allow_none=True).tag(sync=True)
+    cost = t.Unicode("").tag(sync=True)
+    from_cache = t.Bool(False).tag(sync=True)
+    clip = t.Dict().tag(sync=True)
+
+    def __init__(
+        self,
+        job: Any = None,
+        *,
+        request: Any = None,
+        provider: str = "",
+        model: str = "",
+        estimate: Any = None,
+        client: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job: Any = None
+        self.client = client
+        self._unsubscribe: Callable[[], None] | None = None
+        self._handles: list[Any] = []
+        self._lock = threading.RLock()
+        self._video_path: pathlib.Path | None = None
+        self.on_msg(self._on_front_end_message)
+        if request is not None:
+            self.describe(request, provider=provider, model=model, estimate=estimate)
+        if job is not None:
+            self.bind(job)
+
+    # ------------------------------------------------------------------ state in
+
+    def describe(
+        self, request: Any, *, provider: str = "", model: str = "", estimate: Any = None
+    ) -> None:
+        """Show what is being asked for (before or without a job)."""
+        with self.hold_sync():
+            self.prompt = request.prompt or ""
+            self.negative_prompt = request.negative_prompt or ""
+            self.mode = _value(request.mode)
+            self.params = describe_params(request)
+            self.seed = request.seed
+            if provider:
+                self.provider = provider
+                with contextlib.suppress(Exception):
+                    self.warnings = list(request.warnings(provider))
+            if model:
+                self.model = model
+            if estimate is not None:
+                self.estimate = str(estimate)
+
+    def set_status(self, status: str, message: str = "") -> None:
+        """Show a state that has no job behind it yet (``submitting``, ``dry_run``, ``failed``)."""
+        with self.hold_sync():
+            self.message = message
+            self.status = status
+
+    def bind(self, job: Any) -> None:
+        """Follow ``job``: mirror its state now and on every event until it ends."""
+        with self._lock:
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+                self._unsubscribe = None
+            self.job = job
+        estimate = None
+        if self.client is not None and not self.estimate:
+            with contextlib.suppress(Exception):
+                estimate = self.client.estimate(job.request)
+        self.describe(job.request, provider=job.provider, model=job.model or "", estimate=estimate)
+        with self.hold_sync():
+            self.job_id = job.id
+            self.from_cache = bool(getattr(job, "from_cache", False))
+            self.clip = {}
+        self._video_path = None
+        self._refresh()
+        if not job.done:
+            self._unsubscribe = job.subscribe(self._on_event)
+            # The job may have ended between the refresh and the subscription.
+            if job.done:
+                self._refresh()
+
+    def _on_event(self, event: Any) -> None:
+        self._refresh(event)
+
+    def _refresh(self, event: Any = None) -> None:
+        job = self.job
+        if job is None:
+            return
+        status = _value(event.status if event is not None else job.status)
+        raw = event.progress if event is not None else job.progress
+        progress = normalise_progress(raw)
+        elapsed = event.elapsed if event is not None else job.elapsed
+        eta = event.eta if event is not None else job.eta
+        source = "provider" if progress is not None else ""
+        if progress is None and status in ("queued", "running") and eta is not None and elapsed:
+            # No provider percentage: elapsed time against the remaining typical time.
+            progress = min(0.99, elapsed / max(elapsed + eta, 1e-9))
+            source = "estimate"
+        message = (getattr(event, "message", None) if event is not None else None) or ""
+        if status in ("failed", "expired"):
+            message = job.error or message or f"The job {status}."
+        elif status == "unknown":
+            message = (
+                "The submit may or may not have reached the provider (no answer came back), so it "
+                "was not resent. Reconcile asks the provider whether the job exists."
+                + (f" ({job.error})" if job.error else "")
+            )
+        elif status == "succeeded" and getattr(job, "from_cache", False):
+            message = (
+                "Served from the journal: this exact request was paid for before, so "
+                "nothing was charged now (--force / force=True pays for a new one)."
+            )
+        terminal = status in TERMINAL
+        with self.hold_sync():
+            self.elapsed = float(elapsed or 0.0)
+            self.eta = float(eta) if eta is not None and not terminal else None
+            self.progress = 1.0 if status == "succeeded" else progress
+            self.progress_source = source
+            self.provider_job_id = job.provider_job_id or ""
+            self.cost = _cost_text(job.cost) if terminal or self.from_cache else ""
+            self.message = message
+            if status == "succeeded":
+                self._set_clip(job)
+        if terminal and self.status != status:
+            with self._lock:
+                if self._unsubscribe is not None:
+                    self._unsubscribe()
+                    self._unsubscribe = None
+            # Refresh saved outputs' static fallback before the views see the final status, so
+            # a re-rendered view loads the clip once rather than twice.
+            self._update_displays(status)
+        self.status = status
+
+    def _set_clip(self, job: Any) -> None:
+        path = pathlib.Path(job.video_path) if job.video_path else None
+        if path is None or not path.is_file():
+            self.message = "The job succeeded but its clip is not on this machine."
+            return
+        self._video_path = path
+        info: dict[str, Any] = {"name": path.name, "size": path.stat().st_size}
+        with contextlib.suppress(Exception):
+            from ..media import probe_clip
+
+            probe = probe_clip(path)
+            info.update(
+                width=probe.width,
+                height=probe.height,
+                duration=round(probe.duration, 3),
+                has_audio=probe.has_audio,
+            )
+        self.clip = info
+
+    # ------------------------------------------------------------------ front end
+
+    def _on_front_end_message(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        if kind == "request_clip":
+            self.send_clip(str(content.get("request_id", "")))
+        elif kind == "retry":
+            self.retry()
+        elif kind == "reconcile":
+            self.reconcile()
+
+    def send_clip(self, request_id: str) -> None:
+        """Send the clip (and a poster frame) to the front end as binary buffers."""
+        path = self._video_path
+        if path is None or not path.is_file():
+            self.send(
+                {
+                    "type": "clip_error",
+                    "request_id": request_id,
+                    "message": "The clip file is not on this machine any more.",
+                }
+            )
+            return
+        data = path.read_bytes()
+        poster = b""
+        with contextlib.suppress(Exception):
+            from ..media import poster_frame
+
+            poster = poster_frame(path, at=0.0)
+        count = max(1, -(-len(data) // CHUNK_BYTES))
+        for index in range(count):
+            chunk = data[index * CHUNK_BYTES : (index + 1) * CHUNK_BYTES]
+            msg: dict[str, Any] = {
+                "type": "clip",
+                "request_id": request_id,
+                "index": index,
+                "count": count,
+                "mime": "video/mp4",
+                "name": path.name,
+            }
+            bufs = [chunk]
+            if index == 0 and poster:
+                msg["poster_mime"] = "image/jpeg"
+                bufs.append(poster)
+            self.send(msg, buffers=bufs)
+
+    def retry(self) -> asyncio.Future[Any] | None:
+        """Submit the same request again (a failed job was not charged) and follow the new job."""
+        if self.job is None or self.client is None:
+            self.set_status(self.status, "Retry needs the client that ran this job.")
+            return None
+        request = self.job.request
+
+        async def run() -> None:
+            self.set_status("submitting")
+            try:
+                job = await self.client.submit(request, force=True)
+            except Exception as exc:  # noqa: BLE001 - shown to the user in plain words
+                self.set_status("failed", f"Retry failed: {exc}")
+                return
+            self.bind(job)
+
+        return spawn(run())
+
+    def reconcile(self) -> asyncio.Future[Any] | None:
+        """Ask the provider whether an ``unknown`` submit created a job, and follow it if so."""
+        if self.job is None or self.client is None:
+            self.set_status(self.status, "Reconcile needs the client that ran this job.")
+            return None
+        job_id = self.job.id
+
+        async def run() -> None:
+            try:
+                found = await self.client.reconcile(job_id)
+            except Exception as exc:  # noqa: BLE001 - shown to the user in plain words
+                self.set_status("unknown", f"Reconcile failed: {exc}")
+                return
+            self.bind(found if hasattr(found, "subscribe") else self.client.job(job_id))
+
+        return spawn(run())
+
+    # ------------------------------------------------------------------ display
+
+    def snapshot(self, status: str | None = None) -> JobSnapshot:
+        """The widget's current state for static rendering."""
+        return JobSnapshot(
+            status=status or self.status,
+            prompt=self.prompt,
+            negative_prompt=self.negative_prompt,
+            mode=self.mode,
+            provider=self.provider,
+            model=self.model,
+            params=dict(self.params),
+            estimate=self.estimate,
+            cost=self.cost,
+            seed=self.seed,
+            provider_job_id=self.provider_job_id,
+            message=self.message,
+            video_path=self._video_path,
+            progress=self.progress,
+            elapsed=self.elapsed,
+        )
+
+    def static_html(self, status: str | None = None) -> str:
+        """The exported-notebook view: see :func:`hh_notebook.display.static_html`."""
+        return static_html(self.snapshot(status))
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = dict(data)
+        data["text/html"] = self.static_html(self._display_status)
+        return data, metadata
+
+    _display_status: str | None = None
+
+    def show(self) -> JobWidget:
+        """Display the widget and remember where, so the output is refreshed when the job ends."""
+        from IPython.display import display
+
+        handle = display(self, display_id=True)
+        if handle is not None:
+            self._handles.append(handle)
+        return self
+
+    def _update_displays(self, status: str) -> None:
+        self._display_status = status
+        try:
+            for handle in self._handles:
+                with contextlib.suppress(Exception):
+                    handle.update(self)
+        finally:
+            self._display_status = None
+
+    def close(self) -> None:
+        """Stop following the job and close the comm."""
+        with self._lock:
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+                self._unsubscribe = None
+        super().close()
