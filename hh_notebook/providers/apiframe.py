@@ -1,0 +1,178 @@
+"""Apiframe (``POST /v2/videos/generate``, model ``happyhorse-1.1``).
+
+The mode follows the number of images in ``happyhorse11Params.images``: none
+is t2v, one is i2v, two to nine are r2v. Submit answers HTTP 202
+``{jobId, status}``; ``GET /v2/jobs/{id}`` reports ``status``, ``progress``,
+``result`` (a URL string or an object such as ``{videoUrl}``), ``error`` and
+``creditCost``. Apiframe asks for polls every 5–10 s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import FieldError, ValidationError
+from ..request import GenerationRequest, Mode
+from .base import (
+    HttpCall,
+    JobState,
+    Provider,
+    Status,
+    UnexpectedAnswer,
+    image_urls,
+    join_url,
+    parse_json,
+    parse_progress,
+    short_text,
+)
+
+__all__ = ["ApiframeProvider"]
+
+_STATUSES = {
+    "QUEUED": Status.QUEUED,
+    "PENDING": Status.QUEUED,
+    "PROCESSING": Status.RUNNING,
+    "RUNNING": Status.RUNNING,
+    "COMPLETED": Status.SUCCEEDED,
+    "FAILED": Status.FAILED,
+}
+
+
+def result_url(value: Any) -> str | None:
+    """The video URL from Apiframe's ``result``: a string, a list, or an object."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, list):
+        for item in value:
+            url = result_url(item)
+            if url:
+                return url
+        return None
+    if isinstance(value, dict):
+        for key in ("videoUrl", "video_url", "url", "video", "videos", "urls", "output"):
+            url = result_url(value.get(key))
+            if url:
+                return url
+    return None
+
+
+class ApiframeProvider(Provider):
+    """Apiframe: ``X-API-Key`` auth, 202 ``{jobId}``, ``GET /v2/jobs/{id}``."""
+
+    name = "apiframe"
+    env_key = "APIFRAME_API_KEY"
+    base_url_env = "HH_APIFRAME_BASE_URL"
+    default_base_url = "https://api.apiframe.ai"
+    min_poll_interval = 5.0
+    typical_duration = (100.0, 180.0)
+    models = ("1.1",)
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"X-API-Key": key}
+
+    def submit_body(self, request: GenerationRequest) -> dict[str, Any]:
+        """The JSON body of the submit request."""
+        first, refs = image_urls(request, provider=self.name, allow_data_url=False)
+        images = ([first] if first else []) + refs
+        if request.mode is Mode.R2V and len(images) < 2:
+            # Apiframe reads one image as a first frame (i2v), never as a reference.
+            raise ValidationError(
+                [
+                    FieldError(
+                        field="reference_images",
+                        value=len(images),
+                        allowed="2 to 9 images at Apiframe (one image means image-to-video)",
+                        message="Apiframe needs at least two reference images for "
+                        "reference-to-video",
+                    )
+                ]
+            )
+        params: dict[str, Any] = {
+            "resolution": request.resolution.lower(),
+            "duration": request.duration,
+        }
+        if images:
+            params["images"] = images
+        if request.mode is not Mode.I2V:
+            params["aspect_ratio"] = request.aspect_ratio
+        if request.seed is not None:
+            params["seed"] = request.seed
+        return {
+            "prompt": request.prompt,
+            "model": f"happyhorse-{self.model_for(request)}",
+            "happyhorse11Params": params,
+        }
+
+    def build_submit(self, request: GenerationRequest, key: str, base: str) -> HttpCall:
+        return HttpCall(
+            "POST",
+            join_url(base, "/v2/videos/generate"),
+            self._headers(key, json_body=True),
+            json=self.submit_body(request),
+        )
+
+    def parse_submit(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
+        if not 200 <= status < 300:
+            raise self._error(status, headers, body)
+        data = parse_json(body)
+        job_id = None
+        if isinstance(data, dict):
+            job_id = data.get("jobId") or data.get("id") or data.get("job_id")
+        if not isinstance(job_id, str) or not job_id:
+            raise UnexpectedAnswer(
+                self.name, status, None, f"submit answer without jobId: {short_text(body)}"
+            )
+        assert isinstance(data, dict)
+        raw = str(data.get("status") or "QUEUED")
+        return JobState(
+            status=_STATUSES.get(raw.upper(), Status.QUEUED),
+            provider_job_id=job_id,
+            raw_status=raw,
+        )
+
+    def build_poll(self, state: JobState, key: str, base: str) -> HttpCall:
+        return HttpCall(
+            "GET", join_url(base, f"/v2/jobs/{state.provider_job_id}"), self._headers(key)
+        )
+
+    def parse_poll(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
+        if status == 404:
+            return JobState(
+                status=Status.EXPIRED,
+                raw_status="NOT_FOUND",
+                error="Apiframe no longer knows this job",
+            )
+        if not 200 <= status < 300:
+            raise self._error(status, headers, body)
+        data = parse_json(body)
+        raw = data.get("status") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(raw, str):
+            raise UnexpectedAnswer(self.name, status, None, f"unreadable job: {short_text(body)}")
+        mapped = _STATUSES.get(raw.upper(), Status.RUNNING)
+        error = None
+        if mapped is Status.FAILED:
+            err = data.get("error")
+            if isinstance(err, dict):
+                err = err.get("message") or err.get("detail")
+            error = str(err) if err else "the job failed at Apiframe (credits are refunded)"
+        cost = data.get("creditCost")
+        output = result_url(data.get("result")) if mapped is Status.SUCCEEDED else None
+        if mapped is Status.SUCCEEDED and not output:
+            raise UnexpectedAnswer(
+                self.name, status, None, f"COMPLETED job without a result URL: {short_text(body)}"
+            )
+        return JobState(
+            status=mapped,
+            progress=parse_progress(data.get("progress")),
+            provider_job_id=_str(data.get("id")),
+            output_url=output,
+            error=error,
+            raw_status=raw,
+            cost=float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool)
+            else None,
+        )
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None

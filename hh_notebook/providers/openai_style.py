@@ -1,0 +1,184 @@
+"""The OpenAI-style aggregator (HappyHorse 1.0, ``POST /v1/video/generations``).
+
+The ``model`` field picks the task: ``happyhorse-1.0-t2v``, ``-i2v`` or
+``-r2v``. Business failures come back as HTTP 200 with ``{"error": {...}}``
+instead of the receipt. Poll ``GET /v1/videos/{id}`` (never below 5 s);
+``progress`` is a string such as ``"50%"``; on SUCCESS ``result_url`` points at
+``/v1/videos/{id}/content``, which needs the key and supports Range.
+Note: the aggregator's ``metadata.watermark`` defaults to *true*, so it is
+always sent explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ProviderError
+from ..request import GenerationRequest, Mode
+from .base import (
+    HttpCall,
+    JobState,
+    Provider,
+    Status,
+    UnexpectedAnswer,
+    error_from_answer,
+    error_message,
+    image_urls,
+    join_url,
+    parse_json,
+    parse_progress,
+    parse_timestamp,
+    short_text,
+)
+
+__all__ = ["OpenAIStyleProvider"]
+
+_STATUSES = {
+    "SUBMITTED": Status.QUEUED,
+    "QUEUED": Status.QUEUED,
+    "IN_PROGRESS": Status.RUNNING,
+    "PROCESSING": Status.RUNNING,
+    "SUCCESS": Status.SUCCEEDED,
+    "COMPLETED": Status.SUCCEEDED,
+    "FAILURE": Status.FAILED,
+    "FAILED": Status.FAILED,
+}
+
+# Business error codes inside HTTP 200 that mean something more specific.
+_CODE_STATUS = {
+    "insufficient_quota": 406,
+    "insufficient_balance": 406,
+    "rate_limit_exceeded": 429,
+    "invalid_api_key": 401,
+    "unauthorized": 401,
+}
+
+
+class OpenAIStyleProvider(Provider):
+    """The aggregator: bearer auth, per-mode model ids, errors inside HTTP 200."""
+
+    name = "openai"
+    env_key = "HH_OPENAI_API_KEY"
+    base_url_env = "HH_OPENAI_BASE_URL"
+    default_base_url = ""  # an aggregator has no single well-known host: set a base URL
+    min_poll_interval = 5.0
+    typical_duration = (100.0, 150.0)
+    models = ("1.0",)
+    download_needs_key = True
+
+    def model_id(self, request: GenerationRequest) -> str:
+        """``happyhorse-1.0-t2v`` / ``-i2v`` / ``-r2v``."""
+        return f"happyhorse-{self.model_for(request)}-{request.mode.value}"
+
+    def submit_body(self, request: GenerationRequest) -> dict[str, Any]:
+        """The JSON body of the submit request."""
+        first, refs = image_urls(request, provider=self.name, allow_data_url=False)
+        metadata: dict[str, Any] = {"watermark": request.watermark}
+        body: dict[str, Any] = {
+            "model": self.model_id(request),
+            "prompt": request.prompt,
+            "size": request.resolution,
+            "duration": request.duration,
+            "metadata": metadata,
+        }
+        if request.mode is not Mode.I2V:
+            metadata["ratio"] = request.aspect_ratio
+        if request.seed is not None:
+            metadata["seed"] = request.seed
+        if request.mode is Mode.I2V and first is not None:
+            body["input_reference"] = first
+        if request.mode is Mode.R2V:
+            metadata["input"] = {"media": [{"type": "reference_image", "url": u} for u in refs]}
+            if request.reference_type is not None:
+                metadata["reference_type"] = request.reference_type
+        return body
+
+    def build_submit(self, request: GenerationRequest, key: str, base: str) -> HttpCall:
+        return HttpCall(
+            "POST", join_url(base, "/v1/video/generations"), self._headers(key, json_body=True),
+            json=self.submit_body(request),
+        )
+
+    def _business_error(
+        self, status: int, headers: Mapping[str, str], data: Any
+    ) -> ProviderError:
+        message, code = error_message(data)
+        effective = _CODE_STATUS.get((code or "").lower(), 400)
+        return error_from_answer(
+            self.name, effective, headers, message or "request rejected", code
+        )
+
+    def parse_submit(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
+        if not 200 <= status < 300:
+            raise self._error(status, headers, body)
+        data = parse_json(body)
+        if isinstance(data, dict) and data.get("error"):
+            raise self._business_error(status, headers, data)
+        task_id = None
+        if isinstance(data, dict):
+            task_id = data.get("task_id") or data.get("id")
+        if not isinstance(task_id, str) or not task_id:
+            raise UnexpectedAnswer(
+                self.name, status, None, f"submit answer without a task id: {short_text(body)}"
+            )
+        assert isinstance(data, dict)
+        raw = str(data.get("status") or "QUEUED")
+        return JobState(
+            status=_STATUSES.get(raw.upper(), Status.QUEUED),
+            progress=parse_progress(data.get("progress")),
+            provider_job_id=task_id,
+            raw_status=raw,
+            created=parse_timestamp(data.get("created_at")),
+        )
+
+    def build_poll(self, state: JobState, key: str, base: str) -> HttpCall:
+        return HttpCall(
+            "GET", join_url(base, f"/v1/videos/{state.provider_job_id}"), self._headers(key)
+        )
+
+    def parse_poll(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
+        if status == 404:
+            return JobState(
+                status=Status.EXPIRED, raw_status="NOT_FOUND",
+                error="the aggregator no longer knows this task",
+            )
+        if not 200 <= status < 300:
+            raise self._error(status, headers, body)
+        data = parse_json(body)
+        if isinstance(data, dict) and data.get("error") and not data.get("status"):
+            raise self._business_error(status, headers, data)
+        raw = data.get("status") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(raw, str):
+            raise UnexpectedAnswer(self.name, status, None, f"unreadable task: {short_text(body)}")
+        mapped = _STATUSES.get(raw.upper(), Status.RUNNING)
+        output = None
+        if mapped is Status.SUCCEEDED:
+            task_id = data.get("task_id") or data.get("id")
+            output = data.get("result_url") or data.get("url") or (
+                f"/v1/videos/{task_id}/content" if task_id else None
+            )
+            if not isinstance(output, str) or not output:
+                raise UnexpectedAnswer(self.name, status, None, "SUCCESS without a result_url")
+        error = None
+        if mapped is Status.FAILED:
+            reason = data.get("fail_reason") or data.get("error")
+            if isinstance(reason, dict):
+                reason = reason.get("message")
+            error = str(reason) if reason else "the task failed at the aggregator"
+        return JobState(
+            status=mapped,
+            progress=parse_progress(data.get("progress")),
+            provider_job_id=_str(data.get("task_id") or data.get("id")),
+            output_url=output,
+            error=error,
+            raw_status=raw,
+        )
+
+    def build_download(self, url: str, key: str, base: str) -> HttpCall:
+        # result_url is relative ("/v1/videos/{id}/content"): resolve it on the base.
+        return super().build_download(join_url(base, url), key, base)
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None

@@ -1,0 +1,197 @@
+"""Segmind serverless API, v2 async (``POST /v2/happyhorse-1.1``).
+
+Submit answers carry ``request_id``, ``status_url`` (light: status only) and
+``response_url`` (the full result with ``output``). We poll the light
+``status_url`` as returned and fetch ``response_url`` once, after COMPLETED.
+A FAILED request is served as HTTP 422 whose body still says FAILED; an
+unknown or expired id is a 404 (records are kept one hour).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..request import GenerationRequest, Mode
+from .base import (
+    HttpCall,
+    JobState,
+    Provider,
+    Status,
+    UnexpectedAnswer,
+    image_urls,
+    is_http_url,
+    join_url,
+    parse_json,
+    parse_progress,
+    same_origin,
+    short_text,
+)
+
+__all__ = ["SegmindProvider"]
+
+_STATUSES = {
+    "QUEUED": Status.QUEUED,
+    "PENDING": Status.QUEUED,
+    "PROCESSING": Status.RUNNING,
+    "RUNNING": Status.RUNNING,
+    "COMPLETED": Status.SUCCEEDED,
+    "SUCCEEDED": Status.SUCCEEDED,
+    "FAILED": Status.FAILED,
+}
+
+
+def _output_url(value: Any) -> str | None:
+    """The video URL from Segmind's ``output`` (a string, a list or an object)."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, list):
+        for item in value:
+            url = _output_url(item)
+            if url:
+                return url
+        return None
+    if isinstance(value, dict):
+        for key in ("video", "video_url", "url", "output"):
+            url = _output_url(value.get(key))
+            if url:
+                return url
+    return None
+
+
+class SegmindProvider(Provider):
+    """Segmind: ``x-api-key`` auth, v2 submit, ``status_url`` polling, ``response_url`` result."""
+
+    name = "segmind"
+    env_key = "SEGMIND_API_KEY"
+    base_url_env = "HH_SEGMIND_BASE_URL"
+    default_base_url = "https://api.segmind.com"
+    # Not documented; a status call is light, but a few seconds apart is plenty.
+    min_poll_interval = 3.0
+    typical_duration = (100.0, 180.0)
+    models = ("1.1", "1.0")
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"x-api-key": key}
+
+    def slug(self, request: GenerationRequest) -> str:
+        """The model slug, ``happyhorse-1.1`` or ``happyhorse-1.0``."""
+        return f"happyhorse-{self.model_for(request)}"
+
+    def submit_body(self, request: GenerationRequest) -> dict[str, Any]:
+        """The JSON body of the submit request."""
+        first, refs = image_urls(request, provider=self.name, allow_data_url=True)
+        body: dict[str, Any] = {
+            "prompt": request.prompt,
+            "resolution": request.resolution,
+            "duration": request.duration,
+            "prompt_extend": request.prompt_extend,
+            "watermark": request.watermark,
+        }
+        if request.negative_prompt is not None:
+            body["negative_prompt"] = request.negative_prompt
+        if request.mode is not Mode.I2V:
+            body["aspect_ratio"] = request.aspect_ratio
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if first is not None:
+            body["image"] = first
+        if refs:
+            body["reference_images"] = refs
+        return body
+
+    def build_submit(self, request: GenerationRequest, key: str, base: str) -> HttpCall:
+        return HttpCall(
+            "POST",
+            join_url(base, f"/v2/{self.slug(request)}"),
+            self._headers(key, json_body=True),
+            json=self.submit_body(request),
+        )
+
+    def parse_submit(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
+        if not 200 <= status < 300:
+            raise self._error(status, headers, body)
+        data = parse_json(body)
+        request_id = data.get("request_id") if isinstance(data, dict) else None
+        if not isinstance(request_id, str) or not request_id:
+            raise UnexpectedAnswer(
+                self.name, status, None, f"submit answer without request_id: {short_text(body)}"
+            )
+        assert isinstance(data, dict)
+        urls = {
+            k: data[k]
+            for k in ("status_url", "response_url", "poll_url")
+            if isinstance(data.get(k), str) and data[k]
+        }
+        raw = str(data.get("status") or "QUEUED")
+        return JobState(
+            status=_STATUSES.get(raw.upper(), Status.QUEUED),
+            provider_job_id=request_id,
+            raw_status=raw,
+            urls=urls,
+        )
+
+    def _own_url(self, state: JobState, which: str, fallback: str, base: str) -> str:
+        # The URL as returned, as long as it stays on the provider's origin:
+        # the key is never sent anywhere else.
+        url = state.urls.get(which)
+        if url and is_http_url(url) and same_origin(url, base):
+            return url
+        return join_url(base, fallback)
+
+    def build_poll(self, state: JobState, key: str, base: str) -> HttpCall:
+        url = self._own_url(
+            state, "status_url", f"/v2/requests/{state.provider_job_id}/status", base
+        )
+        return HttpCall("GET", url, self._headers(key))
+
+    def _parse_body(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
+        data = parse_json(body)
+        raw = data.get("status") if isinstance(data, dict) else None
+        # FAILED comes as 422 with the body still saying FAILED.
+        if isinstance(data, dict) and isinstance(raw, str) and (200 <= status < 300 or
+                                                               raw.upper() == "FAILED"):
+            mapped = _STATUSES.get(raw.upper(), Status.RUNNING)
+            error = None
+            if mapped is Status.FAILED:
+                err = data.get("error") or data.get("detail") or data.get("message")
+                error = str(err) if err else "the request failed at Segmind"
+            return JobState(
+                status=mapped,
+                progress=parse_progress(data.get("progress")),
+                provider_job_id=_str_or_none(data.get("request_id") or data.get("id")),
+                output_url=_output_url(data.get("output")) if mapped is Status.SUCCEEDED else None,
+                error=error,
+                raw_status=raw,
+            )
+        if status == 404:
+            return JobState(
+                status=Status.EXPIRED,
+                raw_status="NOT_FOUND",
+                error="Segmind no longer knows this request (records are kept one hour)",
+            )
+        if not 200 <= status < 300:
+            raise self._error(status, headers, body)
+        raise UnexpectedAnswer(self.name, status, None, f"unreadable answer: {short_text(body)}")
+
+    def parse_poll(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
+        return self._parse_body(status, headers, body)
+
+    def needs_result(self, state: JobState) -> bool:
+        return state.status is Status.SUCCEEDED and not state.output_url
+
+    def build_result(self, state: JobState, key: str, base: str) -> HttpCall:
+        url = self._own_url(state, "response_url", f"/v2/requests/{state.provider_job_id}", base)
+        return HttpCall("GET", url, self._headers(key))
+
+    def parse_result(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
+        state = self._parse_body(status, headers, body)
+        if state.status is Status.SUCCEEDED and not state.output_url:
+            raise UnexpectedAnswer(
+                self.name, status, None, f"result without an output URL: {short_text(body)}"
+            )
+        return state
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
