@@ -1,0 +1,1797 @@
+"""Sweeps: one idea across seeds, durations, aspect ratios, prompt variants and providers.
+
+A sweep takes a base request (or a prompt) and up to three *axes*, expands them
+into one request per cell (rows × columns × pages), shows the number of clips,
+the estimated cost and time before anything is submitted, refuses to start
+above a budget unless confirmed, then runs the cells concurrently (a bound per
+provider) and returns a :class:`SweepResult` with one row per cell::
+
+    >>> import hh_notebook as hh
+    >>> sw = hh.sweep("a red fox in the snow", seed="1-3", aspect_ratio="16:9,9:16")
+    >>> sw.size, sw.shape
+    (6, (3, 2, 1))
+    >>> result = sw.run(budget=5.0)            # doctest: +SKIP
+    >>> result.to_pandas()                     # doctest: +SKIP
+
+Axis values
+    A list is an axis; a scalar fixes the parameter for the whole sweep (a
+    one-value list too). Numbers accept the range syntax of the well-known grid
+    scripts wherever a list is accepted: ``"1-8"`` (every integer), ``"1-10 (+3)"``
+    (step), ``"1-10 [4]"`` (four evenly spaced values), ``"5,8,12"`` and mixes
+    such as ``"1-3, 10"``. Enumerated text fields (``aspect_ratio``,
+    ``resolution``, ``provider``, ``model``…) accept a comma-separated string;
+    free text (``prompt``, ``negative_prompt``) is one value unless given as a list.
+
+Prompt variants
+    ``prompt_sr=["red", "blue", "green"]`` searches the prompt for the first
+    value (it must occur) and replaces it with each value in turn. Any other
+    keyword whose name appears in the prompt as ``{name}`` fills that slot:
+    ``hh.sweep("a {animal} at dawn", animal=["fox", "owl"])``. Braces that name
+    no given slot are left as they are.
+
+Resuming
+    A sweep's id is derived from its content, so building the same sweep again
+    after a kernel restart finds its jobs in the journal: finished cells are
+    reused, running ones are followed again, and only the rest are submitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import hashlib
+import io
+import itertools
+import json
+import math
+import os
+import pathlib
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import BudgetExceeded, FieldError, HHError, RateLimited, ValidationError
+from .request import GenerationRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
+
+    from .client import Client
+    from .jobs import Job
+    from .widgets.grid import SweepGrid
+
+__all__ = [
+    "AxisSpec",
+    "Sweep",
+    "SweepCell",
+    "SweepEstimate",
+    "SweepProgress",
+    "SweepResult",
+    "SweepRow",
+    "parse_axis",
+    "parse_number_range",
+    "settings",
+    "sweep",
+    "sweep_from_magic_args",
+]
+
+MAX_AXES = 3
+MAX_AXIS_VALUES = 10_000
+MAX_CELLS = 2_000
+#: Submits retried after a 429 before the cell is marked failed.
+MAX_RATE_LIMIT_RETRIES = 8
+
+RANGE_HELP = (
+    "numbers or ranges separated by commas: '1-8', '1-10 (+3)' (step), "
+    "'1-10 [4]' (4 evenly spaced values), '5,8,12'"
+)
+
+
+@dataclass
+class SweepSettings:
+    """Module-wide defaults for sweeps; change them on :data:`settings`.
+
+    ``budget`` caps the estimated cost of a sweep's new clips (USD, or a dict
+    ``{"USD": 10, "credits": 2000}`` per currency); ``None`` means no cap.
+    It starts from the ``HH_BUDGET`` environment variable (default 10 USD).
+    ``concurrency`` is the number of jobs in flight per provider
+    (``HH_SWEEP_CONCURRENCY``, default 4).
+    """
+
+    budget: float | dict[str, float] | None = None
+    concurrency: int = 4
+
+    @classmethod
+    def from_env(cls) -> SweepSettings:
+        """Read ``HH_BUDGET`` and ``HH_SWEEP_CONCURRENCY`` from the environment."""
+        budget_text = os.environ.get("HH_BUDGET", "10").strip()
+        budget: float | None
+        if budget_text.lower() in ("", "none", "off", "inf"):
+            budget = None
+        else:
+            budget = float(budget_text)
+        concurrency = int(os.environ.get("HH_SWEEP_CONCURRENCY", "4"))
+        return cls(budget=budget, concurrency=max(1, concurrency))
+
+
+#: The defaults used when :func:`sweep` gets no ``budget``/``concurrency``.
+settings = SweepSettings.from_env()
+
+
+# --------------------------------------------------------------------------------------------
+# Range syntax
+# --------------------------------------------------------------------------------------------
+
+_NUM = r"[+-]?\d+(?:\.\d+)?"
+_RANGE_RE = re.compile(
+    rf"^\s*(?P<start>{_NUM})\s*-\s*(?P<end>{_NUM})\s*"
+    rf"(?:\(\s*(?P<step>{_NUM})\s*\)|\[\s*(?P<count>[+-]?\d+)\s*\])?\s*$"
+)
+_SINGLE_RE = re.compile(rf"^\s*(?P<value>{_NUM})\s*$")
+
+
+def _syntax_error(axis: str, text: str, message: str) -> ValidationError:
+    return ValidationError([FieldError(axis, text, RANGE_HELP, message)])
+
+
+def _to_number(token: str, axis: str, text: str, integer: bool) -> float | int:
+    value = float(token.replace(" ", ""))
+    if integer:
+        if not value.is_integer():
+            raise _syntax_error(axis, text, f"{token.strip()!r} is not a whole number")
+        return int(value)
+    return value
+
+
+def parse_number_range(text: str, axis: str = "value", *, integer: bool = True) -> list[Any]:
+    """Expand the range syntax of the grid scripts into a list of numbers.
+
+    >>> parse_number_range("1-8")
+    [1, 2, 3, 4, 5, 6, 7, 8]
+    >>> parse_number_range("1-10 (+3)")
+    [1, 4, 7, 10]
+    >>> parse_number_range("1-10 [4]")
+    [1, 4, 7, 10]
+    >>> parse_number_range("5,8,12")
+    [5, 8, 12]
+    >>> parse_number_range("0.5-1 (+0.25)", integer=False)
+    [0.5, 0.75, 1.0]
+
+    Errors raise :class:`~hh_notebook.errors.ValidationError` naming ``axis``
+    and quoting the text that could not be read.
+    """
+    values: list[Any] = []
+    items = [item for item in text.split(",")]
+    if not text.strip():
+        raise _syntax_error(axis, text, "no values given")
+    for item in items:
+        if not item.strip():
+            raise _syntax_error(axis, text, f"empty item in {text.strip()!r} (stray comma?)")
+        values.extend(_expand_item(item, axis, text, integer))
+        if len(values) > MAX_AXIS_VALUES:
+            raise _syntax_error(
+                axis, text, f"{text.strip()!r} gives more than {MAX_AXIS_VALUES} values"
+            )
+    return values
+
+
+def _expand_item(item: str, axis: str, text: str, integer: bool) -> list[Any]:
+    single = _SINGLE_RE.match(item)
+    if single:
+        return [_to_number(single["value"], axis, text, integer)]
+    match = _RANGE_RE.match(item)
+    if not match:
+        raise _syntax_error(axis, text, f"cannot read {item.strip()!r} as a number or a range")
+    start = _to_number(match["start"], axis, text, integer)
+    end = _to_number(match["end"], axis, text, integer)
+    if match["count"] is not None:
+        return _linspace(start, end, int(match["count"]), axis, text, item, integer)
+    if match["step"] is not None:
+        step = _to_number(match["step"], axis, text, integer)
+    else:
+        step = 1 if end >= start else -1
+    if step == 0:
+        raise _syntax_error(axis, text, f"step 0 in {item.strip()!r} never ends")
+    if (end - start) * step < 0:
+        raise _syntax_error(
+            axis, text, f"step {step:+g} in {item.strip()!r} never goes from {start} to {end}"
+        )
+    count = math.floor((end - start) / step + 1e-9) + 1
+    if count > MAX_AXIS_VALUES:
+        raise _syntax_error(
+            axis, text, f"{item.strip()!r} gives {count} values (at most {MAX_AXIS_VALUES})"
+        )
+    if integer:
+        return [int(start + i * step) for i in range(count)]
+    return [round(start + i * step, 10) for i in range(count)]
+
+
+def _linspace(
+    start: float, end: float, count: int, axis: str, text: str, item: str, integer: bool
+) -> list[Any]:
+    if count < 1:
+        raise _syntax_error(axis, text, f"count [{count}] in {item.strip()!r} must be at least 1")
+    if count > MAX_AXIS_VALUES:
+        raise _syntax_error(
+            axis, text, f"{item.strip()!r} asks for {count} values (at most {MAX_AXIS_VALUES})"
+        )
+    if count == 1:
+        return [start]
+    raw = [start + (end - start) * i / (count - 1) for i in range(count)]
+    if not integer:
+        return [round(v, 10) for v in raw]
+    values = [round(v) for v in raw]
+    if len(set(values)) != len(values):
+        raise _syntax_error(
+            axis,
+            text,
+            f"{item.strip()!r} cannot give {count} different whole numbers "
+            f"between {start} and {end}",
+        )
+    return values
+
+
+# --------------------------------------------------------------------------------------------
+# Axes
+# --------------------------------------------------------------------------------------------
+
+#: Keyword aliases accepted for axis names (the magic's short forms among them).
+ALIASES = {
+    "aspect": "aspect_ratio",
+    "ratio": "aspect_ratio",
+    "references": "reference_images",
+    "refs": "reference_images",
+    "version": "model",
+    "negative": "negative_prompt",
+    "extend": "prompt_extend",
+}
+
+_INT_FIELDS = {"seed", "duration"}
+_BOOL_FIELDS = {"prompt_extend", "watermark"}
+_CHOICE_FIELDS = {"resolution", "aspect_ratio", "model", "reference_type", "provider"}
+_TEXT_FIELDS = {"prompt", "negative_prompt"}
+_IMAGE_FIELDS = {"image", "reference_images"}
+_REQUEST_FIELDS = {f.name for f in dataclasses.fields(GenerationRequest)}
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+_NONE_TEXT = {"none", "null", "default"}
+
+
+@dataclass(frozen=True)
+class AxisSpec:
+    """One axis of a sweep: a name, its values and a label per value.
+
+    ``kind`` is ``"field"`` (a request field or ``provider``), ``"prompt_sr"``
+    (search and replace in the prompt) or ``"slot"`` (a ``{name}`` template slot).
+    """
+
+    name: str
+    values: tuple[Any, ...]
+    labels: tuple[str, ...]
+    kind: str = "field"
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def split_list_text(text: str) -> list[str]:
+    """Split ``"a, b, 'c, d'"`` on commas (CSV rules: quotes keep commas), stripped."""
+    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    rows = list(reader)
+    return [cell.strip() for cell in rows[0]] if rows else []
+
+
+def _parse_bool(name: str, value: Any, text: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValidationError(
+        [
+            FieldError(
+                name, text, "true/false, yes/no, on/off, 1/0", f"cannot read {value!r} as a yes/no"
+            )
+        ]
+    )
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, (list, tuple, range))
+
+
+def parse_axis(name: str, value: Any, *, from_text: bool = False) -> list[Any]:
+    """Turn one keyword's value into the list of values it stands for.
+
+    A scalar gives a one-value list. ``from_text=True`` (the magic, the CLI)
+    reads every value as text: comma-separated, with quotes keeping commas.
+
+    >>> parse_axis("seed", "1-10 [4]")
+    [1, 4, 7, 10]
+    >>> parse_axis("aspect_ratio", "16:9,9:16")
+    ['16:9', '9:16']
+    >>> parse_axis("prompt", "a fox, at dawn")
+    ['a fox, at dawn']
+    >>> parse_axis("prompt_extend", "on,off", from_text=True)
+    [True, False]
+    """
+    name = ALIASES.get(name, name)
+    if name in _INT_FIELDS:
+        if isinstance(value, str):
+            if value.strip().lower() in _NONE_TEXT:
+                return [None]
+            return parse_number_range(value, name)
+        if _is_sequence(value):
+            out: list[Any] = []
+            for item in value:
+                out.extend(parse_axis(name, item))
+            return out
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return [value]
+        if isinstance(value, float) and value.is_integer():
+            return [int(value)]
+        raise ValidationError(
+            [FieldError(name, value, RANGE_HELP, f"{value!r} is not a whole number or a range")]
+        )
+    if name in _BOOL_FIELDS:
+        items = split_list_text(value) if isinstance(value, str) else value
+        items = items if _is_sequence(items) else [items]
+        return [_parse_bool(name, item, str(value)) for item in items]
+    if name in _IMAGE_FIELDS:
+        if from_text and isinstance(value, str):
+            items = split_list_text(value)
+            if name == "reference_images":
+                return [[p.strip() for p in item.split("+") if p.strip()] for item in items]
+            return items
+        if name == "reference_images":
+            # A list of images is one fixed set of references; a list of lists is an axis.
+            if _is_sequence(value) and value and all(_is_sequence(v) for v in value):
+                return [list(v) for v in value]
+            return [list(value) if _is_sequence(value) else value]
+        return list(value) if _is_sequence(value) else [value]
+    if isinstance(value, str):
+        if name in _CHOICE_FIELDS or from_text:
+            items = split_list_text(value)
+            if not items:
+                raise ValidationError(
+                    [FieldError(name, value, "one or more values", "no values given")]
+                )
+            return [None if (name == "model" and i.lower() in _NONE_TEXT) else i for i in items]
+        return [value]
+    if _is_sequence(value):
+        if len(value) == 0:
+            raise ValidationError([FieldError(name, value, "one or more values", "empty list")])
+        return list(value)
+    return [value]
+
+
+def _label(name: str, value: Any, index: int) -> str:
+    if value is None:
+        return "default"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if name == "image":
+        return _image_label(value, index)
+    if name == "reference_images":
+        items = value if _is_sequence(value) else [value]
+        return " + ".join(_image_label(v, i) for i, v in enumerate(items))
+    return str(value)
+
+
+def _image_label(value: Any, index: int) -> str:
+    if isinstance(value, (str, os.PathLike)):
+        text = os.fspath(value)
+        tail = text.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+        return tail or text
+    return f"image {index + 1}"
+
+
+def _slot_pattern(slot: str) -> re.Pattern[str]:
+    return re.compile(r"\{" + re.escape(slot) + r"\}")
+
+
+# --------------------------------------------------------------------------------------------
+# Cells and the expansion
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """One clip of a sweep: where it sits, which axis values it has, what it asks for."""
+
+    key: str
+    page: int
+    row: int
+    col: int
+    coords: tuple[int, ...]
+    labels: dict[str, str]
+    request: GenerationRequest
+    provider: str
+
+
+@dataclass(frozen=True)
+class _Plan:
+    base: GenerationRequest
+    provider: str
+    axes: tuple[AxisSpec, ...]
+    fixed: dict[str, Any]
+    cells: tuple[SweepCell, ...]
+
+
+def _layout(axes: Sequence[AxisSpec]) -> tuple[int | None, int | None, int | None]:
+    """Axis index for rows, columns, pages. One axis is laid out as a row of columns."""
+    if len(axes) == 0:
+        return None, None, None
+    if len(axes) == 1:
+        return None, 0, None
+    if len(axes) == 2:
+        return 0, 1, None
+    return 0, 1, 2
+
+
+def _plan(
+    base: GenerationRequest, provider: str, raw_axes: Mapping[str, Any], *, from_text: bool
+) -> _Plan:
+    problems: list[FieldError] = []
+    fixed_fields: dict[str, Any] = {}
+    axes: list[AxisSpec] = []
+    seen: set[str] = set()
+    prompts = [base.prompt]
+    if "prompt" in raw_axes:
+        prompts = [str(p) for p in parse_axis("prompt", raw_axes["prompt"], from_text=from_text)]
+    for raw_name, raw_value in raw_axes.items():
+        name = ALIASES.get(raw_name, raw_name)
+        if name in seen:
+            raise TypeError(f"sweep axis {name!r} given twice")
+        seen.add(name)
+        if name == "prompt_sr":
+            spec = _prompt_sr_axis(raw_value, prompts, from_text)
+        elif name in _REQUEST_FIELDS or name == "provider":
+            try:
+                values = parse_axis(name, raw_value, from_text=from_text)
+            except ValidationError as exc:
+                problems.extend(exc.errors)
+                continue
+            labels = tuple(_label(name, v, i) for i, v in enumerate(values))
+            spec = AxisSpec(name, tuple(values), labels, "field")
+        else:
+            if not any(_slot_pattern(name).search(p) for p in prompts):
+                raise TypeError(
+                    f"unknown sweep axis {name!r}: not a request field and the prompt has no "
+                    f"{{{name}}} slot (request fields: {', '.join(sorted(_REQUEST_FIELDS))}; "
+                    "also provider, prompt_sr)"
+                )
+            values = parse_axis(name, raw_value, from_text=from_text)
+            spec = AxisSpec(name, tuple(values), tuple(str(v) for v in values), "slot")
+        if len(spec) == 1:
+            if spec.kind == "field":
+                fixed_fields[name] = spec.values[0]
+            else:
+                axes.append(spec)  # one-value S/R or slot still rewrites the prompt
+        else:
+            axes.append(spec)
+    if problems:
+        raise ValidationError(problems)
+    varying = [a for a in axes if len(a) > 1]
+    if len(varying) > MAX_AXES:
+        raise TypeError(
+            f"a sweep has at most {MAX_AXES} axes (rows, columns, pages); got {len(varying)}: "
+            + ", ".join(a.name for a in varying)
+        )
+    provider = str(fixed_fields.pop("provider", provider))
+    request_fixed = {k: v for k, v in fixed_fields.items()}
+    base = base.replace(**request_fixed) if request_fixed else base
+    fixed = _fixed_params(base, provider, varying)
+    cells = _expand(base, provider, axes, varying)
+    return _Plan(base, provider, tuple(varying), fixed, cells)
+
+
+def _prompt_sr_axis(raw: Any, prompts: Sequence[str], from_text: bool) -> AxisSpec:
+    values = split_list_text(raw) if isinstance(raw, str) else list(raw)
+    if not values:
+        raise ValidationError([FieldError("prompt_sr", raw, "a list of texts", "no values given")])
+    values = [str(v) for v in values]
+    first = values[0]
+    if not first:
+        raise ValidationError(
+            [FieldError("prompt_sr", raw, "a non-empty first value", "the first value is empty")]
+        )
+    missing = [p for p in prompts if first not in p]
+    if missing:
+        raise ValidationError(
+            [
+                FieldError(
+                    "prompt_sr",
+                    first,
+                    "a first value that occurs in the prompt",
+                    f"{first!r} does not occur in the prompt {_short(missing[0])!r}",
+                )
+            ]
+        )
+    if len(set(values)) != len(values):
+        raise ValidationError([FieldError("prompt_sr", values, "distinct values", "values repeat")])
+    return AxisSpec("prompt_sr", tuple(values), tuple(values), "prompt_sr")
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fixed_params(
+    base: GenerationRequest, provider: str, varying: Sequence[AxisSpec]
+) -> dict[str, Any]:
+    varied = {a.name for a in varying}
+    if varied & {"prompt_sr", "prompt"} or any(a.kind == "slot" for a in varying):
+        varied.add("prompt")
+    fixed: dict[str, Any] = {"provider": provider}
+    shown = (
+        "prompt", "negative_prompt", "resolution", "duration", "aspect_ratio", "seed",
+        "prompt_extend", "watermark", "model", "reference_type",
+    )  # fmt: skip
+    for name in shown:
+        if name in varied:
+            continue
+        value = getattr(base, name)
+        if value is None and name in ("negative_prompt", "reference_type", "model"):
+            continue
+        fixed[name] = value
+    if "image" not in varied and base.image is not None:
+        fixed["image"] = _image_label(base.image, 0)
+    if "reference_images" not in varied and base.reference_images:
+        fixed["reference_images"] = _label("reference_images", base.reference_images, 0)
+    if "provider" in varied:
+        fixed.pop("provider")
+    return fixed
+
+
+def _expand(
+    base: GenerationRequest,
+    provider: str,
+    all_axes: Sequence[AxisSpec],
+    varying: Sequence[AxisSpec],
+) -> tuple[SweepCell, ...]:
+    row_ax, col_ax, page_ax = _layout(varying)
+    one_value = [a for a in all_axes if len(a) == 1]
+    total = math.prod(len(a) for a in varying) if varying else 1
+    if total > MAX_CELLS:
+        raise ValidationError(
+            [
+                FieldError(
+                    "sweep",
+                    " × ".join(f"{a.name}:{len(a)}" for a in varying),
+                    f"at most {MAX_CELLS} cells",
+                    f"the axes give {total} cells",
+                )
+            ]
+        )
+    cells: list[SweepCell] = []
+    for coords in itertools.product(*(range(len(a)) for a in varying)):
+        chosen = [(a, a.values[i]) for a, i in zip(varying, coords)]
+        chosen += [(a, a.values[0]) for a in one_value]
+        request, cell_provider = _apply(base, provider, chosen)
+        labels = {a.name: a.labels[i] for a, i in zip(varying, coords)}
+        row = coords[row_ax] if row_ax is not None else 0
+        col = coords[col_ax] if col_ax is not None else 0
+        page = coords[page_ax] if page_ax is not None else 0
+        key = "-".join(str(i) for i in coords) or "0"
+        cells.append(SweepCell(key, page, row, col, tuple(coords), labels, request, cell_provider))
+    return tuple(cells)
+
+
+def _apply(
+    base: GenerationRequest, provider: str, chosen: Sequence[tuple[AxisSpec, Any]]
+) -> tuple[GenerationRequest, str]:
+    changes: dict[str, Any] = {}
+    for axis, value in chosen:
+        if axis.kind == "field" and axis.name == "provider":
+            provider = str(value)
+        elif axis.kind == "field":
+            changes[axis.name] = value
+    prompt = str(changes.get("prompt", base.prompt))
+    for axis, value in chosen:
+        if axis.kind == "prompt_sr":
+            prompt = prompt.replace(axis.values[0], str(value))
+    for axis, value in chosen:
+        if axis.kind == "slot":
+            prompt = _slot_pattern(axis.name).sub(lambda _m, v=str(value): v, prompt)
+    changes["prompt"] = prompt
+    return base.replace(**changes), provider
+
+
+# --------------------------------------------------------------------------------------------
+# Estimate and progress
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepEstimate:
+    """What a sweep will cost and take before anything is submitted.
+
+    ``by_currency`` sums the estimated cost of the clips still to be paid
+    (``{"USD": 8.4}``; Apiframe prices in ``"credits"``). Cells already paid
+    for (same seeded parameters in the journal, or finished in an earlier run
+    of this sweep) cost nothing and are counted in ``cached``. ``unknown`` counts
+    clips whose price could not be estimated. ``seconds`` is the ideal wall
+    time for the concurrency limit (real seconds, time scale applied).
+    """
+
+    clips: int
+    new: int
+    cached: int
+    by_currency: dict[str, float]
+    unknown: int
+    seconds: float
+    concurrency: int
+
+    @property
+    def amount(self) -> float | None:
+        """The total in the sweep's only currency (None when mixed or unknown)."""
+        if self.unknown or len(self.by_currency) > 1:
+            return None
+        return next(iter(self.by_currency.values()), 0.0)
+
+    @property
+    def currency(self) -> str:
+        """The currency of :attr:`amount` (``"USD"`` when nothing is to be paid)."""
+        return next(iter(self.by_currency), "USD")
+
+    def cost_text(self) -> str:
+        """The total cost as text: ``$8.40``, ``1,440 credits``, or both."""
+        parts = [_money(v, c) for c, v in self.by_currency.items()] or ["$0.00"]
+        text = " + ".join(parts)
+        if self.unknown:
+            text += f" + {self.unknown} clip(s) of unknown cost"
+        return text
+
+    def __str__(self) -> str:
+        cached = f", {self.cached} already paid ($0)" if self.cached else ""
+        return (
+            f"{self.clips} clips ({self.new} new{cached}): about {self.cost_text()}, "
+            f"~{_duration_text(self.seconds)} at {self.concurrency} at a time"
+        )
+
+
+def _money(amount: float, currency: str) -> str:
+    if currency == "USD":
+        return f"${amount:,.2f}"
+    return f"{amount:,.0f} {currency}"
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """Counts for the whole sweep: ``done`` (succeeded, cached included), ``failed``
+    (failed, expired, unknown), ``running`` (submitted, not finished), ``queued``
+    (waiting for a slot), ``stopped``/``pending`` (not submitted) and ``spent``
+    (estimated money of the clips paid in this sweep, by currency)."""
+
+    total: int
+    done: int
+    failed: int
+    running: int
+    queued: int
+    pending: int
+    stopped: int
+    cached: int
+    spent: dict[str, float]
+
+    @property
+    def finished(self) -> bool:
+        """True when no cell is running or queued."""
+        return self.running == 0 and self.queued == 0
+
+    def __str__(self) -> str:
+        spent = " + ".join(_money(v, c) for c, v in self.spent.items()) or "$0.00"
+        parts = [f"{self.done}/{self.total} done"]
+        if self.cached:
+            parts[-1] += f" ({self.cached} from journal)"
+        for name in ("failed", "running", "queued", "stopped"):
+            count = getattr(self, name)
+            if count:
+                parts.append(f"{count} {name}")
+        return " · ".join(parts) + f" · spent {spent}"
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+#: Cell statuses, in the order the grid and the tables use.
+CELL_STATUSES = (
+    "pending", "queued", "running", "succeeded", "failed", "expired", "unknown", "stopped",
+)  # fmt: skip
+_FAILED = {"failed", "expired", "unknown"}
+_ACTIVE = {"queued", "running"}
+
+
+@dataclass
+class _CellRun:
+    status: str = "pending"
+    job_id: str | None = None
+    job_ids: list[str] = field(default_factory=list)
+    from_cache: bool = False
+    cost: float | None = None
+    currency: str | None = None
+    submitted_at: float | None = None
+    finished_at: float | None = None
+    video_path: pathlib.Path | None = None
+    error: str | None = None
+    progress: float | None = None
+
+
+SweepListener = Callable[["SweepProgress", "str | None"], None]
+
+
+class Sweep:
+    """A planned sweep: its cells, what it will cost, and the runs that fill it.
+
+    Build one with :func:`sweep`. Nothing is submitted until :meth:`run`,
+    :meth:`run_async` or :meth:`start`. Every cell's job carries the sweep id in
+    the journal, so a sweep built again with the same parameters (after a
+    kernel restart) picks up where it stopped.
+    """
+
+    def __init__(
+        self,
+        plan: _Plan,
+        *,
+        client: Client | None = None,
+        budget: float | dict[str, float] | None = None,
+        concurrency: int | None = None,
+    ) -> None:
+        self._plan = plan
+        self._client = client
+        self._clients: dict[str, Client] = {}
+        self.budget = budget
+        self.concurrency = int(concurrency or settings.concurrency)
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.id = _sweep_id(plan)
+        self._runs: dict[str, _CellRun] = {c.key: _CellRun() for c in plan.cells}
+        self._listeners: list[SweepListener] = []
+        self._lock = threading.Lock()
+        self._stop_requested = False
+        self._cancel_running = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[SweepResult] | None = None
+        self._cancel: asyncio.Event | None = None
+        self._loaded = False
+
+    # -- shape --------------------------------------------------------------------------------
+    @property
+    def cells(self) -> tuple[SweepCell, ...]:
+        """Every cell, pages outermost, then rows, then columns."""
+        return self._plan.cells
+
+    @property
+    def requests(self) -> list[GenerationRequest]:
+        """The request of every cell, in :attr:`cells` order."""
+        return [c.request for c in self._plan.cells]
+
+    @property
+    def size(self) -> int:
+        """The number of clips."""
+        return len(self._plan.cells)
+
+    @property
+    def axes(self) -> tuple[AxisSpec, ...]:
+        """The varying axes: rows, columns, pages (one axis: columns only)."""
+        return self._plan.axes
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(rows, columns, pages)."""
+        row_ax, col_ax, page_ax = _layout(self._plan.axes)
+        size = [len(self._plan.axes[i]) if i is not None else 1 for i in (row_ax, col_ax, page_ax)]
+        return size[0], size[1], size[2]
+
+    @property
+    def fixed(self) -> dict[str, Any]:
+        """The parameters shared by every cell (shown once above the grid)."""
+        return dict(self._plan.fixed)
+
+    @property
+    def client(self) -> Client:
+        """The client of the sweep's main provider (the default client if none was given)."""
+        if self._client is None:
+            from .client import default_client
+
+            self._client = default_client()
+        return self._client
+
+    def client_for(self, provider: str) -> Client:
+        """The client that runs ``provider``'s cells (same data folder and base URL kind)."""
+        base = self.client
+        if provider == base.provider:
+            return base
+        if provider not in self._clients:
+            from .client import Client
+
+            self._clients[provider] = Client(
+                provider=provider,
+                base_url=base.base_url if base.is_sandbox else None,
+                data_dir=base.data_dir,
+                time_scale=getattr(base, "time_scale", None),
+            )
+        return self._clients[provider]
+
+    # -- estimate -----------------------------------------------------------------------------
+    @property
+    def estimated_cost(self) -> SweepEstimate:
+        """The preview: clips, new vs already paid, total estimated cost and time."""
+        return self.estimate()
+
+    def estimate(self) -> SweepEstimate:
+        """Compute the preview now (reads the journal for clips already paid for)."""
+        from .pricing import estimate_cost
+
+        self._load_previous()
+        by_currency: dict[str, float] = {}
+        unknown = cached = 0
+        new_per_provider: dict[str, int] = {}
+        for cell in self._plan.cells:
+            if self._is_paid(cell):
+                cached += 1
+                continue
+            new_per_provider[cell.provider] = new_per_provider.get(cell.provider, 0) + 1
+            est = estimate_cost(cell.request, cell.provider)
+            if est.amount is None:
+                unknown += 1
+            else:
+                by_currency[est.currency] = by_currency.get(est.currency, 0.0) + est.amount
+        seconds = max((self._ideal_seconds(p, n) for p, n in new_per_provider.items()), default=0.0)
+        return SweepEstimate(
+            clips=self.size,
+            new=self.size - cached,
+            cached=cached,
+            by_currency={c: round(v, 6) for c, v in by_currency.items()},
+            unknown=unknown,
+            seconds=seconds,
+            concurrency=self.concurrency,
+        )
+
+    def _ideal_seconds(self, provider: str, count: int) -> float:
+        from .providers import get_provider
+
+        low, high = get_provider(provider).typical_duration
+        scale = _time_scale(self.client_for(provider))
+        return math.ceil(count / self.concurrency) * (low + high) / 2 * scale
+
+    def _is_paid(self, cell: SweepCell) -> bool:
+        run = self._runs[cell.key]
+        if run.status == "succeeded":
+            return True
+        if cell.request.seed is None:
+            return False
+        return _find_paid(self.client_for(cell.provider), cell) is not None
+
+    def check_budget(self, budget: float | dict[str, float] | None = None) -> SweepEstimate:
+        """Raise :class:`~hh_notebook.errors.BudgetExceeded` if the new clips cost more than
+        the budget (``budget``, else the sweep's, else :data:`settings`); return the estimate."""
+        est = self.estimate()
+        limit = _budget_limits(budget if budget is not None else self.budget)
+        if not limit or est.new == 0:
+            return est
+        over = [
+            f"{_money(est.by_currency.get(cur, 0.0), cur)} > budget {_money(cap, cur)}"
+            for cur, cap in limit.items()
+            if est.by_currency.get(cur, 0.0) > cap + 1e-9
+        ]
+        uncapped = [c for c in est.by_currency if c not in limit]
+        if uncapped:
+            over.append(f"no budget set for {', '.join(uncapped)}")
+        if est.unknown:
+            over.append(f"{est.unknown} clip(s) of unknown cost")
+        if over:
+            raise BudgetExceeded(
+                f"sweep {self.id}: {est.new} new clip(s) would cost about {est.cost_text()} "
+                f"({'; '.join(over)}). Nothing was submitted. Pass confirm=True to run it "
+                "anyway, or raise the cap (budget=..., hh_notebook.sweep.settings.budget, "
+                "HH_BUDGET)."
+            )
+        return est
+
+    # -- progress -----------------------------------------------------------------------------
+    @property
+    def progress(self) -> SweepProgress:
+        """Counts for the whole sweep, now."""
+        with self._lock:
+            runs = list(self._runs.values())
+        counts = {s: 0 for s in CELL_STATUSES}
+        spent: dict[str, float] = {}
+        cached = 0
+        for run in runs:
+            counts[run.status] += 1
+            if run.status == "succeeded" and run.from_cache:
+                cached += 1
+            elif run.status == "succeeded" and run.cost is not None:
+                cur = run.currency or "USD"
+                spent[cur] = round(spent.get(cur, 0.0) + run.cost, 6)
+        return SweepProgress(
+            total=len(runs),
+            done=counts["succeeded"],
+            failed=counts["failed"] + counts["expired"] + counts["unknown"],
+            running=counts["running"],
+            queued=counts["queued"],
+            pending=counts["pending"],
+            stopped=counts["stopped"],
+            cached=cached,
+            spent=spent,
+        )
+
+    def cell_state(self, key: str) -> dict[str, Any]:
+        """A snapshot of one cell's run: status, job id, cost, timings, clip path, error."""
+        with self._lock:
+            run = dataclasses.replace(self._runs[key])
+        return dataclasses.asdict(run)
+
+    def subscribe(self, callback: SweepListener) -> Callable[[], None]:
+        """Call ``callback(progress, cell_key)`` on every change; returns an unsubscribe."""
+        self._listeners.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return unsubscribe
+
+    def _changed(self, key: str | None) -> None:
+        progress = self.progress
+        for callback in list(self._listeners):
+            callback(progress, key)
+
+    def _update(self, key: str, **changes: Any) -> None:
+        with self._lock:
+            run = self._runs[key]
+            for name, value in changes.items():
+                setattr(run, name, value)
+        self._changed(key)
+
+    # -- running ------------------------------------------------------------------------------
+    def run(
+        self,
+        *,
+        confirm: bool = False,
+        budget: float | dict[str, float] | None = None,
+        only_failed: bool = False,
+        force: bool = False,
+        timeout: float | None = None,
+    ) -> SweepResult:
+        """Run every cell not finished yet and block until all are done; return the result.
+
+        Refuses with :class:`~hh_notebook.errors.BudgetExceeded` before submitting
+        anything when the new clips cost more than the budget, unless ``confirm=True``.
+        ``only_failed=True`` re-submits only cells whose job failed, expired or was
+        lost. ``force=True`` submits every cell again even if paid before.
+        """
+        return _run_blocking(
+            self.run_async(
+                confirm=confirm, budget=budget, only_failed=only_failed, force=force,
+                timeout=timeout,
+            )
+        )  # fmt: skip
+
+    def rerun_failed(self, *, confirm: bool = False) -> SweepResult:
+        """Submit again only the cells that failed (or expired, or were lost); block."""
+        return self.run(confirm=confirm, only_failed=True)
+
+    def start(
+        self, *, confirm: bool = False, budget: float | dict[str, float] | None = None
+    ) -> asyncio.Task[SweepResult]:
+        """Start the sweep in the background of the running event loop (a notebook) and return
+        the task; the budget is checked first, synchronously."""
+        loop = asyncio.get_running_loop()
+        if not confirm:
+            self.check_budget(budget)
+        self._task = loop.create_task(self.run_async(confirm=True))
+        return self._task
+
+    async def run_async(
+        self,
+        *,
+        confirm: bool = False,
+        budget: float | dict[str, float] | None = None,
+        only_failed: bool = False,
+        force: bool = False,
+        timeout: float | None = None,
+    ) -> SweepResult:
+        """The non-blocking form of :meth:`run` (``await sweep.run_async()``)."""
+        if not confirm:
+            self.check_budget(budget)
+        self._load_previous()
+        self._loop = asyncio.get_running_loop()
+        self._stop_requested = False
+        self._cancel_running = False
+        self._cancel = asyncio.Event()
+        todo = [c for c in self._plan.cells if self._wants_run(c, only_failed, force)]
+        for cell in todo:
+            self._update(cell.key, status="queued", error=None, progress=None)
+        limits = {p: asyncio.Semaphore(self.concurrency) for p in {c.provider for c in todo}}
+        not_before: dict[str, float] = {}
+        tasks = [
+            asyncio.ensure_future(self._run_cell(c, limits[c.provider], not_before, force))
+            for c in todo
+        ]
+        try:
+            if tasks:
+                await asyncio.wait_for(asyncio.gather(*tasks), timeout)
+        finally:
+            for task in tasks:
+                task.cancel()
+        return self.result()
+
+    def _wants_run(self, cell: SweepCell, only_failed: bool, force: bool) -> bool:
+        status = self._runs[cell.key].status
+        if only_failed:
+            return status in _FAILED
+        if force:
+            return True
+        return status != "succeeded"
+
+    async def _run_cell(
+        self,
+        cell: SweepCell,
+        limit: asyncio.Semaphore,
+        not_before: dict[str, float],
+        force: bool,
+    ) -> None:
+        async with limit:
+            if self._stop_requested:
+                self._update(cell.key, status="stopped")
+                return
+            client = self.client_for(cell.provider)
+            run = self._runs[cell.key]
+            try:
+                job = await self._attach_or_submit(cell, client, run, not_before, force)
+            except Exception as exc:  # noqa: BLE001 - one cell's failure must not stop the sweep
+                self._fail_cell(cell, exc)
+                return
+            if job is None:
+                return
+            await self._follow(cell, job)
+
+    async def _attach_or_submit(
+        self,
+        cell: SweepCell,
+        client: Client,
+        run: _CellRun,
+        not_before: dict[str, float],
+        force: bool,
+    ) -> Job | None:
+        previous = run.job_id
+        if previous and not force and run.status not in _FAILED and _job_active(client, previous):
+            return await _resume_job(client, previous)
+        for _attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+            wait = not_before.get(cell.provider, 0.0) - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._stop_requested:
+                self._update(cell.key, status="stopped")
+                return None
+            try:
+                job = await _submit(client, cell.request, force=force)
+            except RateLimited as exc:
+                not_before[cell.provider] = time.monotonic() + max(exc.retry_after or 1.0, 0.05)
+                continue
+            self._record_job(cell, job)
+            return job
+        raise RateLimited(cell.provider, 429, None, "still rate limited after retries")
+
+    def _record_job(self, cell: SweepCell, job: Job) -> None:
+        with self._lock:
+            run = self._runs[cell.key]
+            if job.id not in run.job_ids:
+                run.job_ids.append(job.id)
+        self._update(
+            cell.key,
+            job_id=job.id,
+            status="running",
+            submitted_at=getattr(job, "created_at", None) or time.time(),
+            from_cache=bool(getattr(job, "from_cache", False)),
+        )
+        _add_tag(self.client_for(cell.provider), job.id, self.id, cell.key)
+
+    async def _follow(self, cell: SweepCell, job: Job) -> None:
+        def on_event(event: Any) -> None:
+            self._update(cell.key, progress=getattr(event, "progress", None))
+
+        unsubscribe = job.subscribe(on_event)
+        waiter = asyncio.ensure_future(job.wait())
+        cancelled = asyncio.ensure_future(self._cancel_event().wait())
+        try:
+            await asyncio.wait({waiter, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiter.done():
+                waiter.cancel()
+                self.client_for(cell.provider).cancel(job.id)
+                self._update(cell.key, status="stopped", error="stopped while running")
+                return
+            if not waiter.cancelled() and isinstance(waiter.exception(), Exception):
+                pass  # the job's own status and error say what happened
+        finally:
+            unsubscribe()
+            cancelled.cancel()
+        self._finish_cell(cell, job)
+
+    def _cancel_event(self) -> asyncio.Event:
+        if self._cancel is None:
+            self._cancel = asyncio.Event()
+        return self._cancel
+
+    def _finish_cell(self, cell: SweepCell, job: Job) -> None:
+        status = _status_text(job.status)
+        amount, currency = _cost_of(job.cost, cell)
+        self._update(
+            cell.key,
+            status=status if status in CELL_STATUSES else "failed",
+            from_cache=bool(getattr(job, "from_cache", False)),
+            cost=0.0 if getattr(job, "from_cache", False) else amount,
+            currency=currency,
+            finished_at=getattr(job, "finished_at", None) or time.time(),
+            video_path=_path_or_none(getattr(job, "video_path", None)),
+            error=getattr(job, "error", None),
+            progress=1.0 if status == "succeeded" else None,
+        )
+
+    def _fail_cell(self, cell: SweepCell, exc: BaseException) -> None:
+        job = getattr(exc, "job", None)
+        if job is not None and getattr(job, "id", None):
+            self._record_job(cell, job)
+        status = "unknown" if type(exc).__name__ == "SubmitUncertain" else "failed"
+        self._update(cell.key, status=status, error=str(exc), finished_at=time.time())
+
+    def stop(self, *, cancel_running: bool = False) -> None:
+        """Submit no more cells. Jobs already submitted keep running and are followed to the
+        end, unless ``cancel_running=True`` (then they are no longer followed; their ids stay
+        in the journal, so :meth:`run` later picks them up again). Safe from any thread."""
+
+        def request_stop() -> None:
+            self._stop_requested = True
+            self._cancel_running = cancel_running
+            if cancel_running and self._cancel is not None:
+                self._cancel.set()
+            with self._lock:
+                keys = [k for k, r in self._runs.items() if r.status == "queued"]
+                for key in keys:
+                    self._runs[key].status = "stopped"
+            self._changed(None)
+
+        loop = self._loop
+        if loop is not None and loop.is_running() and not _on_loop_thread(loop):
+            loop.call_soon_threadsafe(request_stop)
+        else:
+            request_stop()
+
+    # -- results ------------------------------------------------------------------------------
+    def result(self) -> SweepResult:
+        """The current state as a :class:`SweepResult` (ratings and notes from the journal)."""
+        self._load_previous()
+        return SweepResult(self)
+
+    def show(self) -> SweepGrid:
+        """Display the live comparison grid of this sweep and return the widget."""
+        from .widgets.grid import SweepGrid
+
+        grid = SweepGrid.from_sweep(self)
+        try:
+            from IPython.display import display
+
+            display(grid)
+        except ImportError:  # pragma: no cover - IPython is a dependency
+            pass
+        return grid
+
+    def __repr__(self) -> str:
+        axes = ", ".join(f"{a.name}×{len(a)}" for a in self.axes) or "no axes"
+        return f"<Sweep {self.id}: {self.size} clips ({axes}); {self.progress}>"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self) if cycle else self.preview_text())
+
+    def preview_text(self) -> str:
+        """The preview shown before running: axes, fixed parameters, clips, cost and time."""
+        lines = [f"Sweep {self.id}: {self.size} clips"]
+        names = ("rows", "columns", "pages")
+        row_ax, col_ax, page_ax = _layout(self.axes)
+        for role, index in zip(names, (row_ax, col_ax, page_ax)):
+            if index is not None:
+                axis = self.axes[index]
+                values = ", ".join(_short(v, 30) for v in axis.labels)
+                lines.append(f"  {role}: {axis.name} = {values}")
+        fixed = ", ".join(f"{k}={_short(str(v), 40)}" for k, v in self.fixed.items())
+        lines.append(f"  fixed: {fixed}")
+        lines.append(f"  estimate: {self.estimate()}")
+        lines.append(f"  progress: {self.progress}")
+        return "\n".join(lines)
+
+    # -- journal ------------------------------------------------------------------------------
+    def _load_previous(self) -> None:
+        """Attach the jobs recorded for this sweep (manifest + journal) to its cells, once."""
+        if self._loaded:
+            return
+        self._loaded = True
+        recorded: dict[str, dict[str, list[str]]] = {}
+        for provider in {c.provider for c in self._plan.cells}:
+            client = self.client_for(provider)
+            for job_id, key in _sweep_jobs(client, self.id):
+                recorded.setdefault(provider, {}).setdefault(key, []).append(job_id)
+        for cell in self._plan.cells:
+            job_ids = recorded.get(cell.provider, {}).get(cell.key, [])
+            if not job_ids:
+                continue
+            record = _journal_get(self.client_for(cell.provider), job_ids[-1])
+            run = self._runs[cell.key]
+            run.job_ids = job_ids
+            run.job_id = job_ids[-1]
+            if record is not None:
+                _apply_record(run, record, cell)
+
+    def journal_record(self, key: str) -> Any | None:
+        """The journal record of the cell's latest job (None if it never ran)."""
+        run = self._runs[key]
+        if not run.job_id:
+            return None
+        cell = self.cell(key)
+        return _journal_get(self.client_for(cell.provider), run.job_id)
+
+    def cell(self, key: str) -> SweepCell:
+        """The cell with this key (``"row-col"`` indices joined by dashes)."""
+        for cell in self._plan.cells:
+            if cell.key == key:
+                return cell
+        raise KeyError(key)
+
+    def set_rating(self, key: str, rating: int | None, note: str | None = None) -> None:
+        """Save a rating (1–5, or None to clear) and a note for the cell's clip in the journal."""
+        run = self._runs[key]
+        if not run.job_id:
+            raise HHError(f"cell {key} has no clip yet: nothing to rate")
+        cell = self.cell(key)
+        self.client_for(cell.provider).journal.set_rating(run.job_id, rating, note)
+        self._changed(key)
+
+
+# --------------------------------------------------------------------------------------------
+# Glue to the client, the jobs and the journal (public API only)
+# --------------------------------------------------------------------------------------------
+
+#: Journal tag under which sweeps record their cells: ``{"sweeps": {sweep_id: cell_key}}``.
+TAG_KEY = "sweeps"
+
+
+def _sweep_id(plan: _Plan) -> str:
+    """A content hash: the same sweep built again (after a restart) gets the same id."""
+    parts = []
+    for cell in plan.cells:
+        try:
+            print_ = cell.request.fingerprint(cell.provider)
+        except ValidationError:
+            print_ = json.dumps(cell.request.to_dict(), sort_keys=True, default=str)
+        parts.append([cell.key, cell.provider, print_])
+    blob = json.dumps(parts, separators=(",", ":")).encode()
+    return "sw" + hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _time_scale(client: Client) -> float:
+    scale = getattr(client, "time_scale", None)
+    if getattr(client, "is_sandbox", False) and scale:
+        return float(scale)
+    return 1.0
+
+
+def _find_paid(client: Client, cell: SweepCell) -> Any | None:
+    try:
+        return client.journal.find_paid(cell.request.fingerprint(cell.provider))
+    except ValidationError:
+        return None
+
+
+def _journal_get(client: Client, job_id: str) -> Any | None:
+    try:
+        return client.journal.get(job_id)
+    except KeyError:
+        return None
+
+
+def _tagged_jobs(client: Client, sweep_id: str, key: str) -> list[str]:
+    """Job ids of this sweep's cell, oldest first, from the journal's tags."""
+    return [job_id for job_id, cell in _sweep_jobs(client, sweep_id) if cell == key]
+
+
+def _sweep_jobs(client: Client, sweep_id: str) -> list[tuple[str, str]]:
+    records = client.journal.jobs()
+    found = []
+    for record in reversed(records):  # jobs() is newest first
+        cell = (record.tags or {}).get(TAG_KEY, {}).get(sweep_id)
+        if cell is not None:
+            found.append((record.id, str(cell)))
+    return found
+
+
+def _add_tag(client: Client, job_id: str, sweep_id: str, key: str) -> None:
+    record = _journal_get(client, job_id)
+    if record is None:
+        return
+    tags = dict(record.tags or {})
+    sweeps = dict(tags.get(TAG_KEY) or {})
+    if sweeps.get(sweep_id) == key:
+        return
+    sweeps[sweep_id] = key
+    tags[TAG_KEY] = sweeps
+    client.journal.set_tags(job_id, tags)
+
+
+def _status_text(status: Any) -> str:
+    return str(getattr(status, "value", status) or "unknown").lower()
+
+
+def _apply_record(run: _CellRun, record: Any, cell: SweepCell) -> None:
+    status = _status_text(record.status)
+    if status == "submitting" or (status in ("queued", "running") and record.unfinished):
+        status = "running"
+    elif status == "succeeded" and record.unfinished:
+        status = "running"  # succeeded at the provider, clip not downloaded yet
+    run.status = status if status in CELL_STATUSES else "unknown"
+    run.cost = record.cost
+    run.currency = record.currency
+    run.submitted_at = record.submitted_at or record.created_at
+    run.finished_at = record.finished_at
+    run.video_path = _path_or_none(record.video_path)
+    run.error = record.error
+    run.progress = record.progress
+
+
+def _job_active(client: Client, job_id: str) -> bool:
+    record = _journal_get(client, job_id)
+    return record is not None and bool(record.unfinished)
+
+
+def _path_or_none(value: Any) -> pathlib.Path | None:
+    return pathlib.Path(value) if value else None
+
+
+def _cost_of(cost: Any, cell: SweepCell) -> tuple[float | None, str | None]:
+    if cost is None:
+        from .pricing import estimate_cost
+
+        est = estimate_cost(cell.request, cell.provider)
+        return est.amount, est.currency
+    if isinstance(cost, (int, float)):
+        from .pricing import estimate_cost
+
+        return float(cost), estimate_cost(cell.request, cell.provider).currency
+    return getattr(cost, "amount", None), getattr(cost, "currency", None)
+
+
+def _budget_limits(budget: float | dict[str, float] | None) -> dict[str, float]:
+    if budget is None:
+        budget = settings.budget
+    if budget is None or budget is False:
+        return {}
+    if isinstance(budget, Mapping):
+        return {str(k): float(v) for k, v in budget.items()}
+    value = float(budget)
+    return {} if math.isinf(value) else {"USD": value}
+
+
+async def _submit(client: Client, request: GenerationRequest, *, force: bool) -> Job:
+    return await client.submit(request, force=force)
+
+
+async def _resume_job(client: Client, job_id: str) -> Job:
+    return await client.resume(job_id)
+
+
+def _run_blocking(coro: Any) -> Any:
+    """Run ``coro`` to completion, also from inside a running loop (a notebook cell)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import nest_asyncio2
+
+    nest_asyncio2.apply(loop)
+    return loop.run_until_complete(coro)
+
+
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+_PARAM_COLUMNS = (
+    "prompt", "negative_prompt", "image", "reference_images", "resolution", "duration",
+    "aspect_ratio", "seed", "prompt_extend", "watermark", "reference_type", "model", "mode",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One cell of a finished (or partly finished) sweep, with everything known about it.
+
+    ``axes`` maps each varying axis to this cell's label; ``params`` holds every
+    request parameter (images as labels); ``request`` is the exact request
+    (``request.to_dict()`` regenerates the clip). Times are Unix seconds;
+    ``elapsed`` is the real seconds from submit to finish. ``cost`` is 0 for
+    clips served from the journal (``from_cache``).
+    """
+
+    key: str
+    page: int
+    row: int
+    col: int
+    axes: dict[str, str]
+    params: dict[str, Any]
+    provider: str
+    status: str
+    from_cache: bool
+    cost: float | None
+    currency: str | None
+    submitted_at: float | None
+    finished_at: float | None
+    video_path: pathlib.Path | None
+    rating: int | None
+    note: str | None
+    job_id: str | None
+    error: str | None
+    request: GenerationRequest
+
+    @property
+    def elapsed(self) -> float | None:
+        """Real seconds from submit to finish, when both are known."""
+        if self.submitted_at is None or self.finished_at is None:
+            return None
+        return max(0.0, self.finished_at - self.submitted_at)
+
+    def to_record(self) -> dict[str, Any]:
+        """A flat, JSON-safe dict (one table row)."""
+        record: dict[str, Any] = {
+            "cell": self.key, "page": self.page, "row": self.row, "col": self.col,
+            "provider": self.provider,
+        }  # fmt: skip
+        record.update(self.params)
+        for name, label in self.axes.items():
+            record.setdefault(name, label)
+        record.update(
+            status=self.status,
+            from_cache=self.from_cache,
+            cost=self.cost,
+            currency=self.currency,
+            submitted_at=self.submitted_at,
+            finished_at=self.finished_at,
+            elapsed_s=None if self.elapsed is None else round(self.elapsed, 3),
+            video_path=str(self.video_path) if self.video_path else None,
+            rating=self.rating,
+            note=self.note,
+            job_id=self.job_id,
+            error=self.error,
+        )
+        return record
+
+
+def _params(cell: SweepCell) -> dict[str, Any]:
+    req = cell.request
+    params: dict[str, Any] = {}
+    for name in _PARAM_COLUMNS:
+        if name == "image":
+            params[name] = None if req.image is None else _image_label(req.image, 0)
+        elif name == "reference_images":
+            params[name] = (
+                _label("reference_images", req.reference_images, 0)
+                if req.reference_images
+                else None
+            )
+        elif name == "mode":
+            params[name] = req.mode.value
+        elif name == "model":
+            params[name] = req.model or _default_model(cell.provider)
+        else:
+            params[name] = getattr(req, name)
+    return params
+
+
+def _default_model(provider: str) -> str | None:
+    from .request import default_model
+
+    try:
+        return default_model(provider)
+    except ValueError:
+        return None
+
+
+class SweepResult:
+    """The rows of a sweep (one per cell) with exports, the grid and a report.
+
+    >>> result = hh.sweep("a fox", seed="1-4").run()      # doctest: +SKIP
+    >>> result.to_pandas()[["seed", "status", "cost"]]      # doctest: +SKIP
+    >>> result.export_report("fox-report")                  # doctest: +SKIP
+    """
+
+    def __init__(self, sweep: Sweep) -> None:
+        self.sweep = sweep
+        self.sweep_id = sweep.id
+        self.axes = sweep.axes
+        self.fixed = sweep.fixed
+        self.shape = sweep.shape
+        self.rows: list[SweepRow] = [self._row(cell) for cell in sweep.cells]
+
+    def _row(self, cell: SweepCell) -> SweepRow:
+        state = self.sweep.cell_state(cell.key)
+        record = self.sweep.journal_record(cell.key)
+        return SweepRow(
+            key=cell.key,
+            page=cell.page,
+            row=cell.row,
+            col=cell.col,
+            axes=dict(cell.labels),
+            params=_params(cell),
+            provider=cell.provider,
+            status=state["status"],
+            from_cache=state["from_cache"],
+            cost=0.0 if state["from_cache"] else state["cost"],
+            currency=state["currency"],
+            submitted_at=state["submitted_at"],
+            finished_at=state["finished_at"],
+            video_path=state["video_path"],
+            rating=getattr(record, "rating", None),
+            note=getattr(record, "note", None),
+            job_id=state["job_id"],
+            error=state["error"],
+            request=cell.request,
+        )
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[SweepRow]:
+        return iter(self.rows)
+
+    @property
+    def failed(self) -> list[SweepRow]:
+        """Rows whose job failed, expired or was lost."""
+        return [r for r in self.rows if r.status in _FAILED]
+
+    @property
+    def succeeded(self) -> list[SweepRow]:
+        """Rows with a clip."""
+        return [r for r in self.rows if r.status == "succeeded"]
+
+    def refresh(self) -> SweepResult:
+        """A new result with the latest states, ratings and notes."""
+        return SweepResult(self.sweep)
+
+    def rerun_failed(self, *, confirm: bool = False) -> SweepResult:
+        """Submit again only the failed cells of this sweep; block; return the new result."""
+        return self.sweep.rerun_failed(confirm=confirm)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per cell: every parameter, status, cost, timings, clip, rating, note."""
+        return [row.to_record() for row in self.rows]
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """The rows as a pandas DataFrame (``submitted_at``/``finished_at`` as UTC datetimes)."""
+        import pandas as pd
+
+        frame = pd.DataFrame.from_records(self.to_records())
+        for column in ("submitted_at", "finished_at"):
+            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+        return frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, JSON-safe: sweep id, axes, fixed parameters, toolkit version, rows and
+        the exact request of every cell."""
+        from . import __version__
+
+        return {
+            "sweep_id": self.sweep_id,
+            "toolkit_version": __version__,
+            "shape": {"rows": self.shape[0], "columns": self.shape[1], "pages": self.shape[2]},
+            "axes": [{"name": a.name, "kind": a.kind, "labels": list(a.labels)} for a in self.axes],
+            "fixed": {k: _jsonable(v) for k, v in self.fixed.items()},
+            "rows": [{**row.to_record(), "request": row.request.to_dict()} for row in self.rows],
+        }
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int = 2) -> str:
+        """The result as JSON (see :meth:`to_dict`); also written to ``path`` if given."""
+        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        if path is not None:
+            pathlib.Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The table as CSV (one row per cell); also written to ``path`` if given."""
+        records = self.to_records()
+        buf = io.StringIO()
+        names: list[str] = []
+        for record in records:
+            names += [k for k in record if k not in names]
+        writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
+        writer.writeheader()
+        for record in records:
+            writer.writerow({k: "" if v is None else v for k, v in record.items()})
+        text = buf.getvalue()
+        if path is not None:
+            pathlib.Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def export_report(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        single_file: bool = False,
+        title: str | None = None,
+        frames: int = 8,
+    ) -> pathlib.Path:
+        """Write a self-contained report (see :func:`hh_notebook.report.export_report`)."""
+        from .report import export_report
+
+        return export_report(self, path, single_file=single_file, title=title, frames=frames)
+
+    def show(self) -> SweepGrid:
+        """Display the comparison grid of this result and return the widget."""
+        return self.sweep.show()
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for row in self.rows:
+            counts[row.status] = counts.get(row.status, 0) + 1
+        states = ", ".join(f"{n} {s}" for s, n in counts.items())
+        return f"<SweepResult {self.sweep_id}: {len(self.rows)} cells ({states})>"
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------------
+
+
+def sweep(
+    prompt_or_request: str | GenerationRequest,
+    *,
+    client: Client | None = None,
+    budget: float | dict[str, float] | None = None,
+    concurrency: int | None = None,
+    **axes: Any,
+) -> Sweep:
+    """Plan a sweep over up to three axes; nothing is submitted until ``.run()``.
+
+    ``prompt_or_request`` is the base (a prompt, or a :class:`GenerationRequest`
+    whose fields are the defaults); each keyword is a request field
+    (``seed``, ``duration``, ``resolution``, ``aspect_ratio``/``aspect``,
+    ``prompt_extend``, ``negative_prompt``, ``model``/``version``, ``image``,
+    ``reference_images``/``references``…), ``provider``, ``prompt_sr``, or a
+    ``{slot}`` of the prompt. ``budget`` caps the estimated cost of the new
+    clips (default :data:`settings`, from ``HH_BUDGET``); ``concurrency`` is
+    the number of jobs in flight per provider.
+
+    >>> sw = sweep("a {animal} in the rain", animal=["fox", "heron"], seed="1-3",
+    ...            duration=4)
+    >>> sw.shape, [r.prompt for r in sw.requests][:2]
+    ((2, 3, 1), ['a fox in the rain', 'a fox in the rain'])
+    """
+    return _build(prompt_or_request, axes, client=client, budget=budget,
+                  concurrency=concurrency, from_text=False)  # fmt: skip
+
+
+def _build(
+    prompt_or_request: str | GenerationRequest,
+    axes: Mapping[str, Any],
+    *,
+    client: Client | None,
+    budget: float | dict[str, float] | None,
+    concurrency: int | None,
+    from_text: bool,
+) -> Sweep:
+    if isinstance(prompt_or_request, GenerationRequest):
+        base = prompt_or_request
+    elif isinstance(prompt_or_request, str):
+        base = GenerationRequest(prompt=prompt_or_request)
+    else:
+        raise TypeError(
+            "sweep() takes a prompt (str) or a GenerationRequest, "
+            f"not {type(prompt_or_request).__name__}"
+        )
+    provider = client.provider if client is not None else _default_provider()
+    plan = _plan(base, provider, axes, from_text=from_text)
+    _validate_cells(plan)
+    return Sweep(plan, client=client, budget=budget, concurrency=concurrency)
+
+
+def _default_provider() -> str:
+    """The provider the default client will use, without starting anything."""
+    from . import config
+
+    chooser = getattr(config, "default_provider", None)
+    if chooser is not None:
+        return str(chooser())
+    from .providers import PROVIDER_NAMES, get_provider
+
+    if os.environ.get("HH_PROVIDER"):
+        return get_provider(os.environ["HH_PROVIDER"]).name
+    for name in PROVIDER_NAMES:
+        if os.environ.get(get_provider(name).env_key):
+            return name
+    return "segmind"  # the local sandbox answers as Segmind by default
+
+
+def _validate_cells(plan: _Plan) -> None:
+    """Every cell's request must be valid before anything is sent: report all problems."""
+    problems: list[FieldError] = []
+    seen: set[str] = set()
+    for cell in plan.cells:
+        for problem in cell.request.problems(cell.provider):
+            text = f"{problem.field}:{problem.message}"
+            if text in seen:
+                continue
+            seen.add(text)
+            where = ", ".join(f"{k}={v}" for k, v in cell.labels.items())
+            message = problem.message + (f" (cell {where})" if where else "")
+            problems.append(dataclasses.replace(problem, message=message))
+    if problems:
+        raise ValidationError(problems)
+
+
+def sweep_from_magic_args(
+    prompt: str | GenerationRequest,
+    sweep_args: Iterable[str],
+    *,
+    client: Client | None = None,
+    budget: float | dict[str, float] | None = None,
+    concurrency: int | None = None,
+    fixed: Mapping[str, Any] | None = None,
+) -> Sweep:
+    """Build a sweep from the magic's ``--sweep NAME=VALUES`` strings.
+
+    Every value is read as text: comma-separated lists (quotes keep commas),
+    ranges for numbers, ``on/off`` for switches, ``a.png+b.png`` for one set of
+    references. ``fixed`` holds the cell's other options (already parsed),
+    applied to every clip.
+
+    >>> sw = sweep_from_magic_args("a fox", ["seed=1-4", "aspect=16:9,9:16"])
+    >>> sw.shape
+    (4, 2, 1)
+    """
+    axes: dict[str, Any] = {}
+    for arg in sweep_args:
+        name, sep, values = str(arg).partition("=")
+        name = name.strip()
+        if not sep or not name or not values.strip():
+            raise ValueError(
+                f"--sweep expects NAME=VALUES (e.g. seed=1-4 or aspect=16:9,9:16), got {arg!r}"
+            )
+        if name in axes or ALIASES.get(name, name) in {ALIASES.get(n, n) for n in axes}:
+            raise ValueError(f"--sweep {name} given twice")
+        axes[name] = values
+    base = prompt if isinstance(prompt, GenerationRequest) else GenerationRequest(prompt=prompt)
+    if fixed:
+        base_fields = {k: v for k, v in fixed.items() if k in _REQUEST_FIELDS}
+        base = base.replace(**base_fields)
+        if "provider" in fixed and "provider" not in axes and fixed["provider"]:
+            axes["provider"] = fixed["provider"]
+    return _build(base, axes, client=client, budget=budget, concurrency=concurrency,
+                  from_text=True)  # fmt: skip
