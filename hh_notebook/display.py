@@ -24,7 +24,7 @@ import os
 import pathlib
 import sys
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -32,11 +32,14 @@ __all__ = [
     "JobSnapshot",
     "TextProgress",
     "clip_src",
+    "cost_text",
+    "describe_params",
     "format_seconds",
     "in_kernel",
     "show",
     "small_poster",
     "static_html",
+    "status_value",
 ]
 
 #: Width in pixels of the poster frame embedded in exported HTML (kept small: it lives in
@@ -91,6 +94,55 @@ class JobSnapshot:
     video_path: pathlib.Path | None = None
     progress: float | None = None
     elapsed: float | None = None
+
+
+def status_value(x: object) -> str:
+    """An enum or a string → its plain string value (``Status.FAILED`` → ``"failed"``)."""
+    return str(getattr(x, "value", x) or "")
+
+
+def _image_label(image: object) -> str:
+    from .media import safe_repr
+
+    if isinstance(image, (str, pathlib.PurePath)):
+        text = str(image)
+        return text if text.startswith(("http://", "https://")) else pathlib.PurePath(text).name
+    return str(safe_repr(image, 40))
+
+
+def describe_params(request: Any) -> dict[str, Any]:
+    """The request's parameters as short display strings (never image bytes).
+
+    >>> from hh_notebook.request import GenerationRequest
+    >>> describe_params(GenerationRequest(prompt="x", duration=8, seed=3))["duration"]
+    '8 s'
+    """
+    mode = status_value(request.mode)
+    params: dict[str, Any] = {
+        "resolution": request.resolution,
+        "duration": f"{request.duration} s",
+        "aspect ratio": request.aspect_ratio if mode != "i2v" else "follows the image",
+        "seed": request.seed if request.seed is not None else "random",
+        "prompt extend": "on" if request.prompt_extend else "off",
+        "watermark": "on" if request.watermark else "off",
+    }
+    if request.image is not None and mode == "i2v":
+        params["first frame"] = _image_label(request.image)
+    refs = list(request.reference_images or [])
+    if refs:
+        params["references"] = ", ".join(_image_label(r) for r in refs)
+    if request.reference_type:
+        params["reference type"] = request.reference_type
+    return params
+
+
+def cost_text(cost: object) -> str:
+    """A cost for display: ``CostEstimate`` → its ``str``, a float → dollars, None → ``""``."""
+    if cost is None:
+        return ""
+    if isinstance(cost, (int, float)):
+        return f"${cost:.2f}"
+    return str(cost)
 
 
 def in_kernel() -> bool:
@@ -281,7 +333,7 @@ class TextProgress:
 
     def __call__(self, event: Any) -> None:
         """Job event callback: ``job.subscribe(TextProgress())``."""
-        status = _status_value(getattr(event, "status", ""))
+        status = status_value(getattr(event, "status", ""))
         self.update(
             status,
             normalise_progress(getattr(event, "progress", None)),
@@ -292,16 +344,15 @@ class TextProgress:
         )
 
 
-def _status_value(status: object) -> str:
-    return str(getattr(status, "value", status) or "")
-
-
 def normalise_progress(progress: float | None) -> float | None:
-    """Progress as a fraction 0–1 whether the source gave 0–1 or a percentage 0–100."""
+    """A job's progress percentage (0–100, as providers report it) as a fraction 0–1.
+
+    >>> normalise_progress(42.0), normalise_progress(None)
+    (0.42, None)
+    """
     if progress is None:
         return None
-    value = float(progress)
-    return value / 100.0 if value > 1.0 else value
+    return max(0.0, min(float(progress) / 100.0, 1.0))
 
 
 def show(job: Any, *, client: Any = None) -> Any:
@@ -318,3 +369,221 @@ def show(job: Any, *, client: Any = None) -> Any:
     progress = TextProgress()
     job.subscribe(progress)
     return job
+
+
+def snapshot_of(
+    job: Any = None,
+    *,
+    request: Any = None,
+    provider: str = "",
+    model: str = "",
+    estimate: Any = None,
+    status: str | None = None,
+    message: str = "",
+) -> JobSnapshot:
+    """A :class:`JobSnapshot` straight from a job (or from a request not submitted yet)."""
+    request = job.request if job is not None else request
+    snap = JobSnapshot(status=status or "validating", message=message)
+    if request is not None:
+        snap.prompt = request.prompt or ""
+        snap.negative_prompt = request.negative_prompt or ""
+        snap.mode = status_value(request.mode)
+        snap.params = describe_params(request)
+        snap.seed = request.seed
+    snap.provider = provider or (job.provider if job is not None else "")
+    snap.model = model or ((job.model or "") if job is not None else "")
+    snap.estimate = str(estimate) if estimate is not None else ""
+    if job is not None:
+        snap.status = status or status_value(job.status)
+        snap.provider_job_id = job.provider_job_id or ""
+        terminal = snap.status in ("succeeded", "failed", "expired")
+        snap.cost = cost_text(job.cost) if terminal else ""
+        snap.message = message or (job.error or "" if snap.status != "succeeded" else "")
+        snap.video_path = pathlib.Path(job.video_path) if job.video_path else None
+        snap.progress = normalise_progress(job.progress)
+        snap.elapsed = job.elapsed
+    return snap
+
+
+class StaticJobView:
+    """A job shown as static HTML only (no widget, no comm): for headless runs
+    (``nbconvert --execute``, papermill) and dry runs. The output is refreshed in place when
+    the job ends, so the saved notebook holds the finished clip's poster and link.
+    """
+
+    def __init__(
+        self,
+        job: Any = None,
+        *,
+        request: Any = None,
+        provider: str = "",
+        model: str = "",
+        estimate: Any = None,
+        status: str | None = None,
+        message: str = "",
+    ) -> None:
+        self.job = job
+        self._fields: dict[str, Any] = {
+            "request": request, "provider": provider, "model": model,
+            "estimate": estimate, "status": status, "message": message,
+        }  # fmt: skip
+        self._handle: Any = None
+
+    def bind(self, job: Any) -> None:
+        """Show ``job`` from now on (status and message then come from the job)."""
+        self.job = job
+        self._fields["status"] = None
+        self._fields["message"] = ""
+
+    def snapshot(self) -> JobSnapshot:
+        """The state shown right now."""
+        return snapshot_of(self.job, **self._fields)
+
+    def _repr_mimebundle_(self, **_kwargs: Any) -> dict[str, str]:
+        snap = self.snapshot()
+        words = STATUS_WORDS.get(snap.status, snap.status)
+        text = f"HappyHorse {snap.mode} job on {snap.provider}: {words}"
+        if snap.message:
+            text += f" — {snap.message}"
+        return {"text/html": static_html(snap), "text/plain": text}
+
+    def show(self) -> StaticJobView:
+        """Display it, remembering where, so :meth:`refresh` can update it in place."""
+        from IPython.display import display
+
+        self._handle = display(self, display_id=True)
+        return self
+
+    def refresh(self) -> None:
+        """Re-render the displayed output with the current state."""
+        if self._handle is not None:
+            self._handle.update(self)
+
+
+def _table_html(headers: Sequence[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th style='text-align:left'>{_esc(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td style='text-align:left'>{_esc(c)}</td>" for c in row) + "</tr>"
+        for row in rows
+    )
+    return f"<table class='hh-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _table_text(headers: Sequence[str], rows: list[list[Any]]) -> str:
+    cells = [list(headers)] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class JobTable:
+    """The journal as a table (``%happyhorse jobs``): id, status, provider, cost, time, prompt."""
+
+    headers: tuple[str, ...] = ("id", "status", "provider", "cost", "created", "prompt")
+
+    def __init__(self, records: list[Any]) -> None:
+        self.records = records
+
+    def rows(self) -> list[list[Any]]:
+        """One row of display strings per record."""
+        import datetime
+
+        out = []
+        for r in self.records:
+            when = datetime.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S")
+            cost = (
+                ""
+                if r.cost is None
+                else (
+                    f"${r.cost:.2f}"
+                    if (r.currency or "USD") == "USD"
+                    else f"{r.cost:g} {r.currency}"
+                )
+            )
+            out.append(
+                [r.id[:8], r.status, f"{r.provider} {r.model}", cost, when, _short(r.prompt)]
+            )
+        return out
+
+    def _repr_html_(self) -> str:
+        if not self.records:
+            return "<p>No jobs in the journal yet.</p>"
+        return _table_html(self.headers, self.rows())
+
+    def __repr__(self) -> str:
+        if not self.records:
+            return "No jobs in the journal yet."
+        return _table_text(self.headers, self.rows())
+
+
+class ConfigView:
+    """``%happyhorse config``: which provider runs where; keys are reported as set or not,
+    never shown."""
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        base_url: str,
+        is_sandbox: bool,
+        data_dir: str,
+        providers: list[dict[str, Any]],
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url
+        self.is_sandbox = is_sandbox
+        self.data_dir = data_dir
+        self.providers = providers
+
+    def _summary(self) -> list[tuple[str, str]]:
+        where = (
+            f"{self.base_url} (local sandbox: synthetic clips)"
+            if self.is_sandbox
+            else self.base_url
+        )
+        return [("provider", self.provider), ("base URL", where), ("data dir", self.data_dir)]
+
+    def _rows(self) -> list[list[Any]]:
+        return [
+            [
+                p["provider"],
+                p["key variable"],
+                "set" if p["key set"] else "not set",
+                p["base URL variable"],
+                p["base URL"],
+            ]
+            for p in self.providers
+        ]
+
+    _headers: tuple[str, ...] = ("provider", "key variable", "key", "base URL variable", "base URL")
+
+    def _repr_html_(self) -> str:
+        summary = "".join(f"<div><b>{_esc(k)}</b>: {_esc(v)}</div>" for k, v in self._summary())
+        return summary + _table_html(self._headers, self._rows())
+
+    def __repr__(self) -> str:
+        summary = "\n".join(f"{k}: {v}" for k, v in self._summary())
+        return summary + "\n\n" + _table_text(self._headers, self._rows())
+
+
+class CostView:
+    """``%happyhorse cost``: what finished jobs cost this session and in total."""
+
+    def __init__(self, *, session: Any, total: Any, session_jobs: int, total_jobs: int) -> None:
+        self.session = session
+        self.total = total
+        self.session_jobs = session_jobs
+        self.total_jobs = total_jobs
+
+    def __repr__(self) -> str:
+        return (
+            f"this session: {self.session} ({self.session_jobs} jobs)\n"
+            f"total:        {self.total} ({self.total_jobs} jobs in the journal)"
+        )
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + _esc(repr(self)) + "</pre>"

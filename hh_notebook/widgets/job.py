@@ -26,11 +26,14 @@ import traitlets as t
 
 from ..display import (
     JobSnapshot,
+    cost_text,
+    describe_params,
     normalise_progress,
     static_html,
+    status_value,
 )
 
-__all__ = ["JobWidget", "describe_params", "spawn"]
+__all__ = ["JobWidget", "spawn"]
 
 _HERE = pathlib.Path(__file__).parent
 #: Clip bytes go to the browser in chunks of this size (one comm message each), so that no
@@ -53,54 +56,6 @@ def spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any] | None:
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
     return task
-
-
-def _value(x: object) -> str:
-    """Enum or string → its plain string value."""
-    return str(getattr(x, "value", x) or "")
-
-
-def _image_label(image: object) -> str:
-    from ..media import safe_repr
-
-    if isinstance(image, (str, pathlib.PurePath)):
-        text = str(image)
-        return text if text.startswith(("http://", "https://")) else pathlib.PurePath(text).name
-    return str(safe_repr(image, 40))
-
-
-def describe_params(request: Any) -> dict[str, Any]:
-    """The request's parameters as short display strings (never image bytes).
-
-    >>> from hh_notebook.request import GenerationRequest
-    >>> describe_params(GenerationRequest(prompt="x", duration=8, seed=3))["duration"]
-    '8 s'
-    """
-    mode = _value(request.mode)
-    params: dict[str, Any] = {
-        "resolution": request.resolution,
-        "duration": f"{request.duration} s",
-        "aspect ratio": request.aspect_ratio if mode != "i2v" else "follows the image",
-        "seed": request.seed if request.seed is not None else "random",
-        "prompt extend": "on" if request.prompt_extend else "off",
-        "watermark": "on" if request.watermark else "off",
-    }
-    if request.image is not None and mode == "i2v":
-        params["first frame"] = _image_label(request.image)
-    refs = list(request.reference_images or [])
-    if refs:
-        params["references"] = ", ".join(_image_label(r) for r in refs)
-    if request.reference_type:
-        params["reference type"] = request.reference_type
-    return params
-
-
-def _cost_text(cost: object) -> str:
-    if cost is None:
-        return ""
-    if isinstance(cost, (int, float)):
-        return f"${cost:.2f}"
-    return str(cost)
 
 
 class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
@@ -169,7 +124,7 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
         with self.hold_sync():
             self.prompt = request.prompt or ""
             self.negative_prompt = request.negative_prompt or ""
-            self.mode = _value(request.mode)
+            self.mode = status_value(request.mode)
             self.params = describe_params(request)
             self.seed = request.seed
             if provider:
@@ -218,7 +173,7 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
         job = self.job
         if job is None:
             return
-        status = _value(event.status if event is not None else job.status)
+        status = status_value(event.status if event is not None else job.status)
         raw = event.progress if event is not None else job.progress
         progress = normalise_progress(raw)
         elapsed = event.elapsed if event is not None else job.elapsed
@@ -249,7 +204,7 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self.progress = 1.0 if status == "succeeded" else progress
             self.progress_source = source
             self.provider_job_id = job.provider_job_id or ""
-            self.cost = _cost_text(job.cost) if terminal or self.from_cache else ""
+            self.cost = cost_text(job.cost) if terminal or self.from_cache else ""
             self.message = message
             if status == "succeeded":
                 self._set_clip(job)

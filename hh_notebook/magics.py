@@ -1,0 +1,493 @@
+"""``%%happyhorse`` and ``%happyhorse``: HappyHorse from a notebook cell.
+
+Load with ``%load_ext hh_notebook``. The cell magic turns its body into a prompt, builds a
+:class:`~hh_notebook.request.GenerationRequest` from the options, and hands it to the same
+public :class:`~hh_notebook.client.Client` API a Python user calls; the job is shown by a live
+:class:`~hh_notebook.widgets.job.JobWidget`. No protocol or retry logic lives here.
+
+Blocking or not
+    By default the cell returns as soon as the provider has accepted the job; the lifecycle
+    runs as a task on the kernel's event loop and the widget keeps updating while you work on.
+    The cell blocks until the clip is on disk with ``--wait``, with ``HH_WAIT=1`` in the
+    kernel's environment (``HH_WAIT=0`` never blocks), or when the notebook runs headless.
+    *Headless* means the execute request came with ``allow_stdin=False``, which is what
+    nbclient (and so ``jupyter nbconvert --execute`` and papermill) sends, while JupyterLab,
+    Notebook 7, VS Code and Colab allow stdin. Headless runs also show a static HTML view
+    instead of a widget (nobody is watching it live, and a widget's state would be stored in
+    the file): the poster frame and a ``<video>`` pointing at the clip, so exported HTML plays.
+    Outside a kernel (terminal IPython) the magic blocks and prints a text progress line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shlex
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from .display import StaticJobView, TextProgress, cost_text, in_kernel
+from .errors import HHError, SubmitUncertain, ValidationError
+
+__all__ = [
+    "HappyHorseMagics",
+    "blocking_wanted",
+    "interpolate",
+    "is_headless",
+    "load_ipython_extension",
+]
+
+MAX_REFS = 9
+SUBCOMMANDS = ("jobs", "resume", "show", "config", "cost", "help")
+
+# ``{{ name }}`` or ``{{ name.attr.attr }}``, optionally escaped as ``\\{{ ... }}``. Anything
+# else between double braces (``{{ x + 1 }}``) and every single brace stay as typed.
+_PLACEHOLDER = re.compile(
+    r"(\\?)\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}"
+)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
+    """Replace ``{{ name }}`` (or ``{{ name.attr }}``) with ``str()`` of that notebook variable.
+
+    Single braces, ``$`` and double braces around anything that is not a (dotted) name are
+    left alone, so prompts can contain them freely; ``\\{{ name }}`` keeps the braces literally.
+
+    >>> interpolate("a {{ animal }} in {fog}, {{ n.real }} times", {"animal": "horse", "n": 3})
+    'a horse in {fog}, 3 times'
+    >>> interpolate(r"literal \\{{ animal }}", {"animal": "horse"})
+    'literal {{ animal }}'
+    """
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(1):
+            return match.group(0)[1:]
+        dotted = match.group(2)
+        name, *attrs = dotted.split(".")
+        if name not in namespace:
+            raise UsageError(f"prompt: {{{{ {dotted} }}}} — no variable {name!r} in the notebook")
+        value = namespace[name]
+        for attr in attrs:
+            try:
+                value = getattr(value, attr)
+            except AttributeError:
+                raise UsageError(
+                    f"prompt: {{{{ {dotted} }}}} — {type(value).__name__} has no attribute {attr!r}"
+                ) from None
+        return str(value)
+
+    return _PLACEHOLDER.sub(substitute, text)
+
+
+def is_headless() -> bool:
+    """True when the current cell runs without an interactive front end.
+
+    nbclient (``nbconvert --execute``, papermill) sends ``allow_stdin=False`` with each
+    execute request; interactive front ends allow stdin. Outside a kernel this is False
+    (terminal IPython has a user; it just has no widgets).
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    ip = get_ipython()
+    kernel = getattr(ip, "kernel", None) if ip is not None else None
+    if kernel is None:
+        return False
+    return not bool(getattr(kernel, "_allow_stdin", True))
+
+
+def blocking_wanted(wait_flag: bool, env: Mapping[str, str] | None = None) -> bool:
+    """Whether a cell should block until its job ends (see the module docs for the rules)."""
+    env = os.environ if env is None else env
+    forced = env.get("HH_WAIT", "").strip().lower()
+    if wait_flag or forced in ("1", "true", "yes", "on"):
+        return True
+    if forced in ("0", "false", "no", "off"):
+        return False
+    return is_headless() or not in_kernel()
+
+
+def run_sync(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coro`` to completion from synchronous code, inside the kernel's running loop too
+    (made re-entrant with nest-asyncio2, as the core's blocking facade does)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        return loop.run_until_complete(coro)
+    import nest_asyncio2
+
+    nest_asyncio2.apply(loop)
+    return loop.run_until_complete(coro)
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(str(e) for e in exc.errors) or str(exc)
+        return problems if len(exc.errors) <= 1 else f"{len(exc.errors)} problems: {problems}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+@magics_class
+class HappyHorseMagics(Magics):
+    """The ``%%happyhorse`` cell magic and the ``%happyhorse`` line magic."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self._clients: dict[str | None, Any] = {}
+        self.session_started = time.time()
+        self.session_job_ids: list[str] = []
+
+    # ------------------------------------------------------------------ plumbing
+
+    def client(self, provider: str | None = None) -> Any:
+        """The client for ``provider`` (None: the default choice), created once per session."""
+        if provider not in self._clients:
+            from .client import Client
+
+            try:
+                self._clients[provider] = Client(provider=provider)
+            except HHError as exc:
+                raise UsageError(f"provider: {_one_line(exc)}") from None
+        return self._clients[provider]
+
+    def _image_arg(self, value: str | None, field: str) -> Any:
+        """``--image``/``--ref``: a notebook variable's value if ``value`` names one, else the
+        path or URL as given (checked by the request's validation)."""
+        if value is None:
+            return None
+        if _IDENTIFIER.match(value) and value in self.shell.user_ns:
+            return self.shell.user_ns[value]
+        if _IDENTIFIER.match(value) and not os.path.exists(value):
+            raise UsageError(f"{field}: {value!r} is neither a notebook variable nor a file or URL")
+        return value
+
+    def build_request(self, args: Any, prompt: str) -> Any:
+        """The request for parsed options ``args`` and the cell's ``prompt``."""
+        from .request import GenerationRequest
+
+        refs = list(args.ref or [])
+        if len(refs) > MAX_REFS:
+            raise UsageError(f"ref: at most {MAX_REFS} reference images (got {len(refs)})")
+        fields: dict[str, Any] = {
+            "prompt": prompt,
+            "negative_prompt": args.negative,
+            "image": self._image_arg(args.image, "image"),
+            "reference_images": [self._image_arg(r, f"ref[{i}]") for i, r in enumerate(refs, 1)],
+            "prompt_extend": not args.no_extend,
+            "watermark": bool(args.watermark),
+            "model": args.model,
+        }
+        for key, value in (
+            ("duration", args.duration),
+            ("resolution", args.resolution),
+            ("aspect_ratio", args.aspect),
+            ("seed", args.seed),
+            ("reference_type", args.reference_type),
+        ):
+            if value is not None:
+                fields[key] = value
+        return GenerationRequest(**fields)
+
+    # ------------------------------------------------------------------ the magic
+
+    @magic_arguments()
+    @argument("-d", "--duration", type=int, help="clip length, whole seconds 3–15 (default 5)")
+    @argument("-r", "--resolution", help="720P or 1080P (default 720P)")
+    @argument("-a", "--aspect", metavar="RATIO", help="aspect ratio, e.g. 16:9, 9:16, 1:1")
+    @argument("-s", "--seed", type=int, help="seed 0–2147483647 (default: random)")
+    @argument("--image", metavar="PATH|URL|VAR", help="first frame: image-to-video")
+    @argument(
+        "--ref",
+        action="append",
+        metavar="PATH|URL|VAR",
+        help="reference image (repeat up to 9 times): reference-to-video; cite as [Image N]",
+    )
+    @argument("--reference-type", choices=("subject", "style"), help="r2v reference type")
+    @argument("-n", "--negative", metavar="TEXT", help="negative prompt (quote it)")
+    @argument("--no-extend", action="store_true", help="don't let the provider rewrite the prompt")
+    @argument("--watermark", action="store_true", help="ask for the provider's watermark")
+    @argument("--provider", help="segmind, apiframe, hiapi or openai (default: configured)")
+    @argument("--model", choices=("1.1", "1.0"), help="HappyHorse version (default: provider's)")
+    @argument("-o", "--output", metavar="VAR", help="bind the Job (request on --dry-run) to VAR")
+    @argument("--wait", action="store_true", help="block until the clip is on disk")
+    @argument("--dry-run", action="store_true", help="validate, show mode and cost, spend nothing")
+    @argument("--force", action="store_true", help="pay again even if this exact clip was paid")
+    @line_cell_magic
+    def happyhorse(self, line: str, cell: str | None = None) -> Any:
+        """Generate a HappyHorse video clip (with audio) from the cell's text.
+
+        Cell magic: the body is the prompt::
+
+            %%happyhorse -d 8 -r 1080P -a 9:16 -s 42 -o clip
+            A white horse gallops along a beach at dawn, waves crashing, gulls calling.
+
+        Prompt variables: ``{{ name }}`` (or ``{{ name.attr }}``) is replaced with the value of
+        that notebook variable; single braces, ``$`` and ``{{`` around anything that is not a
+        name stay as typed; write ``\\{{ name }}`` for literal double braces. The option line
+        is expanded by IPython as usual (``-s $seed``, ``-s {seed}``).
+
+        ``--image``/``--ref`` take a path, an http(s) URL, or the name of a notebook variable
+        holding a path, bytes, a PIL image or a numpy array.
+
+        By default the cell returns once the job is submitted and the widget keeps updating;
+        ``--wait``, ``HH_WAIT=1`` or a headless run (nbconvert --execute, papermill) block
+        until the clip is ready.
+
+        Line magic::
+
+            %happyhorse jobs        table of the journal: status, cost, time, prompt
+            %happyhorse resume      re-attach widgets to unfinished jobs (after a restart)
+            %happyhorse show ID     the widget of one job (id or a unique prefix)
+            %happyhorse config      provider, which keys are set (never shown), base URLs, data dir
+            %happyhorse cost        spent this session and in total
+        """
+        if cell is None:
+            return self._line(line)
+        args = parse_argstring(self.happyhorse, line)
+        prompt = interpolate(cell.strip(), self.shell.user_ns)
+        client = self.client(args.provider)
+        request = self.build_request(args, prompt)
+        try:
+            request.validate(client.provider)
+        except ValidationError as exc:
+            raise UsageError(_one_line(exc)) from None
+        estimate = client.estimate(request)
+        if args.dry_run:
+            return self._dry_run(args, client, request, estimate)
+        return self._run(args, client, request, estimate)
+
+    def _dry_run(self, args: Any, client: Any, request: Any, estimate: Any) -> None:
+        from .request import default_model
+
+        model = request.model or default_model(client.provider)
+        notes = "; ".join(request.warnings(client.provider))
+        message = f"{request.mode.label}, estimated {estimate}; nothing was submitted."
+        if notes:
+            message += f" Note: {notes}"
+        if args.output:
+            self.shell.user_ns[args.output] = request
+        StaticJobView(
+            request=request, provider=client.provider, model=model, estimate=estimate,
+            status="dry_run", message=message,
+        ).show()  # fmt: skip
+
+    def _run(self, args: Any, client: Any, request: Any, estimate: Any) -> Any:
+        from .request import default_model
+
+        blocking = blocking_wanted(args.wait)
+        model = request.model or default_model(client.provider)
+        view = self._make_view(client, request, model, estimate)
+        try:
+            job = run_sync(client.submit(request, force=args.force))
+        except SubmitUncertain as exc:
+            job = getattr(exc, "job", None)
+            if job is None:
+                view.set_status("unknown", _one_line(exc))
+                return None
+        except HHError as exc:
+            view.set_status("failed", _one_line(exc))
+            raise UsageError(_one_line(exc)) from None
+        self.session_job_ids.append(job.id)
+        view.bind(job)
+        if args.output:
+            self.shell.user_ns[args.output] = job
+        if blocking and not job.done:
+            run_sync(job.wait())
+        if isinstance(view, StaticJobView):
+            view.refresh()
+        return None
+
+    def _make_view(self, client: Any, request: Any, model: str, estimate: Any) -> Any:
+        """A live widget in an interactive kernel, a static view headless, a text line outside."""
+        if in_kernel() and not is_headless():
+            from .widgets.job import JobWidget
+
+            widget = JobWidget(
+                request=request, provider=client.provider, model=model,
+                estimate=estimate, client=client,
+            )  # fmt: skip
+            widget.set_status("submitting")
+            return widget.show()
+        if in_kernel():
+            view = StaticJobView(
+                request=request,
+                provider=client.provider,
+                model=model,
+                estimate=estimate,
+                status="submitting",
+            )
+            return view.show()
+        return _TextView(request, client.provider, model, estimate)
+
+    # ------------------------------------------------------------------ line magic
+
+    def _line(self, line: str) -> Any:
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"happyhorse: {exc}") from None
+        if not words or words[0] in ("help", "-h", "--help"):
+            print(self.happyhorse.__doc__)
+            return None
+        command, rest = words[0], words[1:]
+        handlers: dict[str, Callable[[list[str]], Any]] = {
+            "jobs": self._jobs,
+            "resume": self._resume,
+            "show": self._show,
+            "config": self._config,
+            "cost": self._cost,
+        }
+        if command not in handlers:
+            raise UsageError(
+                f"happyhorse: unknown command {command!r}; use one of {', '.join(SUBCOMMANDS)} "
+                "(the cell magic %%happyhorse takes the prompt)"
+            )
+        return handlers[command](rest)
+
+    def _records(self) -> list[Any]:
+        return list(self.client().journal.jobs())
+
+    def _jobs(self, rest: list[str]) -> Any:
+        from .display import JobTable
+
+        limit = 50
+        if rest:
+            if not rest[0].isdigit():
+                raise UsageError("jobs: the only argument is how many rows to show, e.g. 20")
+            limit = int(rest[0])
+        return JobTable(self._records()[:limit])
+
+    def _resume(self, rest: list[str]) -> None:
+        client = self.client()
+        records = client.journal.jobs(unfinished=True)
+        if not records:
+            print("happyhorse: no unfinished jobs in the journal.")
+            return
+        for record in records:
+            job = run_sync(client.resume(record.id))
+            self._show_job(client, job)
+
+    def _find(self, client: Any, prefix: str) -> str:
+        ids = [r.id for r in client.journal.jobs() if r.id.startswith(prefix)]
+        if not ids:
+            raise UsageError(f"show: no job with id {prefix!r} in the journal")
+        if len(ids) > 1:
+            raise UsageError(f"show: {prefix!r} matches {len(ids)} jobs; give more of the id")
+        return ids[0]
+
+    def _show(self, rest: list[str]) -> None:
+        if len(rest) != 1:
+            raise UsageError("show: give one job id, e.g. %happyhorse show 3f2a")
+        client = self.client()
+        job = client.job(self._find(client, rest[0]))
+        self._show_job(client, job)
+
+    def _show_job(self, client: Any, job: Any) -> None:
+        if in_kernel() and not is_headless():
+            from .widgets.job import JobWidget
+
+            JobWidget(job, client=client).show()
+        else:
+            StaticJobView(job).show()
+
+    def _config(self, rest: list[str]) -> Any:
+        from .display import ConfigView
+        from .providers import PROVIDER_NAMES, get_provider
+
+        client = self.client()
+        rows = []
+        for name in PROVIDER_NAMES:
+            spec = get_provider(name)
+            rows.append(
+                {
+                    "provider": name,
+                    "key variable": spec.env_key,
+                    "key set": bool(os.environ.get(spec.env_key)),
+                    "base URL": os.environ.get(spec.base_url_env) or spec.default_base_url,
+                    "base URL variable": spec.base_url_env,
+                }
+            )
+        return ConfigView(
+            provider=client.provider,
+            base_url=client.base_url,
+            is_sandbox=bool(client.is_sandbox),
+            data_dir=str(client.data_dir),
+            providers=rows,
+        )
+
+    def _cost(self, rest: list[str]) -> Any:
+        from .display import CostView
+        from .pricing import sum_costs
+
+        records = self._records()
+        session = [r for r in records if r.created_at >= self.session_started]
+        return CostView(
+            session=_spent(session, sum_costs),
+            total=_spent(records, sum_costs),
+            session_jobs=len(session),
+            total_jobs=len(records),
+        )
+
+
+def _spent(records: list[Any], sum_costs: Callable[..., Any]) -> Any:
+    """What finished jobs cost (failed jobs are refunded/not charged; cache hits are free)."""
+    from .pricing import CostEstimate
+
+    paid = []
+    for r in records:
+        if r.status != "succeeded" or r.cost is None:
+            continue
+        paid.append(
+            CostEstimate(
+                amount=r.cost,
+                currency=r.currency or "USD",
+                per_second=None,
+                seconds=0,
+                provider=r.provider,
+            )
+        )
+    return sum_costs(paid)
+
+
+class _TextView:
+    """Terminal IPython: a progress line instead of a widget."""
+
+    def __init__(self, request: Any, provider: str, model: str, estimate: Any) -> None:
+        self.progress = TextProgress()
+        self.progress.update(
+            "submitting",
+            message=f"{request.mode.label} on {provider} "
+            f"(HappyHorse {model}), estimated {estimate}",
+        )
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def set_status(self, status: str, message: str = "") -> None:
+        self.progress.update(status, message=message, final=True)
+
+    def bind(self, job: Any) -> None:
+        self._unsubscribe = job.subscribe(self.progress)
+        if job.done:
+            self.progress.update(
+                job.status.value,
+                None,
+                job.elapsed,
+                None,
+                f"{job.video_path or job.error or ''} {cost_text(job.cost)}",
+                final=True,
+            )
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext hh_notebook``: register ``%%happyhorse`` / ``%happyhorse``."""
+    ipython.register_magics(HappyHorseMagics)
