@@ -96,7 +96,7 @@ class HiAPIProvider(Provider):
         if first is not None:
             payload["image_url"] = first
         if refs:
-            payload["reference_image_urls"] = refs
+            payload["reference_images"] = refs
         return {"model": self.model_id(request), "input": payload}
 
     def build_submit(self, request: GenerationRequest, key: str, base: str) -> HttpCall:

@@ -1,0 +1,356 @@
+"""The client: one object to submit, follow, resume and list HappyHorse jobs.
+
+>>> from hh_notebook import Client            # doctest: +SKIP
+>>> client = Client()                         # a key from the environment, or the sandbox
+>>> job = client.generate("A white horse gallops along a beach at dawn", duration=5)
+>>> job.status, job.video_path
+(<Status.SUCCEEDED: 'succeeded'>, PosixPath('.../clips/....mp4'))
+
+``generate`` blocks, and works both in a plain script and inside a running
+event loop such as Jupyter's (nested with ``nest_asyncio2``). The async API
+(``await client.submit(request)`` then ``await job.wait()``) is the same
+lifecycle without blocking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .config import Secret, resolve_settings
+from .errors import ConfigError, HHError
+from .jobs import Job, Lifecycle, PollPolicy, new_job_id
+from .journal import JobRecord, Journal
+from .providers import Status, get_provider
+from .request import GenerationRequest
+
+__all__ = ["Client", "default_client", "generate"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Client:
+    """Submit and follow HappyHorse jobs at one provider.
+
+    Arguments (all optional; see :mod:`hh_notebook.config` for the defaults):
+    ``provider`` (``"segmind"``, ``"apiframe"``, ``"hiapi"``, ``"openai"``),
+    ``api_key``, ``base_url``, ``data_dir`` (journal and clips),
+    ``time_scale`` (multiplies every provider-time wait; by default the
+    sandbox's own scale, 1.0 for real providers), ``sandbox`` (True: use the
+    local sandbox whatever keys are set) and ``poll_policy``.
+    """
+
+    def __init__(
+        self,
+        provider: str | None = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        time_scale: float | None = None,
+        *,
+        sandbox: bool | None = None,
+        poll_policy: PollPolicy | None = None,
+    ) -> None:
+        settings = resolve_settings(provider, api_key, base_url, data_dir, sandbox=sandbox)
+        self.provider: str = settings.provider
+        self.base_url: str = settings.base_url
+        self.is_sandbox: bool = settings.is_sandbox
+        self.data_dir: Path = settings.data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(self.data_dir / "journal.sqlite3")
+        if time_scale is not None and time_scale <= 0:
+            raise ConfigError("time_scale must be greater than 0")
+        self.time_scale: float = (
+            float(time_scale) if time_scale is not None
+            else settings.sandbox_time_scale or 1.0
+        )
+        self._key: Secret = settings.api_key
+        self._spec = get_provider(self.provider)
+        self._lifecycle = Lifecycle(
+            self._spec, self._key, self.base_url, self.journal, self.data_dir / "clips",
+            time_scale=self.time_scale, policy=poll_policy,
+        )
+        self._active: dict[str, Job] = {}
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        where = " (sandbox)" if self.is_sandbox else ""
+        return (
+            f"Client(provider={self.provider!r}, base_url={self.base_url!r}{where}, "
+            f"data_dir={str(self.data_dir)!r})"
+        )
+
+    # -- requests ----------------------------------------------------------------
+    @staticmethod
+    def _request(request_or_prompt: GenerationRequest | str, params: dict[str, Any]
+                 ) -> GenerationRequest:
+        if isinstance(request_or_prompt, GenerationRequest):
+            return request_or_prompt.replace(**params) if params else request_or_prompt
+        if isinstance(request_or_prompt, str):
+            return GenerationRequest(prompt=request_or_prompt, **params)
+        raise TypeError("expected a GenerationRequest or a prompt string, got "
+                        f"{type(request_or_prompt).__name__}")
+
+    def estimate(self, request: GenerationRequest | str, **params: Any) -> Any:
+        """The expected cost of ``request`` here (a :class:`~hh_notebook.pricing.CostEstimate`)."""
+        from .pricing import estimate_cost
+
+        return estimate_cost(self._request(request, params), self.provider)
+
+    # -- submitting ----------------------------------------------------------------
+    async def submit(
+        self,
+        request: GenerationRequest | str,
+        *,
+        force: bool = False,
+        tags: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> Job:
+        """Validate, record and submit ``request``; returns a :class:`Job` followed in background.
+
+        Raises :class:`~hh_notebook.errors.ValidationError` before any HTTP
+        request, a :class:`~hh_notebook.errors.ProviderError` when the provider
+        refused the job (nothing was created), or
+        :class:`~hh_notebook.errors.SubmitUncertain` when the job may exist
+        (recorded as unknown: see :meth:`reconcile`). A request with an explicit
+        seed that already succeeded here with identical parameters returns the
+        stored clip (``from_cache=True``, cost 0) unless ``force=True``.
+        ``tags`` (JSON-safe) are stored with the job, e.g. a sweep id and cell.
+        """
+        req = self._request(request, params)
+        req.validate(self.provider)
+        model = self._spec.model_for(req)
+        fingerprint = req.fingerprint(self.provider, model)
+        if req.seed is not None and not force:
+            paid = self.journal.find_paid(fingerprint)
+            if paid is not None:
+                log.info("job %s: identical seeded request already paid; reusing its clip",
+                         paid.id)
+                return Job.from_record(paid, from_cache=True)
+        job = Job(id=new_job_id(), request=req, provider=self.provider, model=model,
+                  cost=self._estimate_or_none(req), tags=tags)
+        self._lifecycle.record(job, fingerprint)
+        await self._lifecycle.submit(job)
+        self._start(job)
+        return job
+
+    def _estimate_or_none(self, request: GenerationRequest) -> Any:
+        from .pricing import estimate_cost
+
+        try:
+            return estimate_cost(request, self.provider)
+        except HHError:
+            return None
+
+    def _start(self, job: Job) -> None:
+        job._task = asyncio.get_running_loop().create_task(
+            self._lifecycle.track(job), name=f"hh-job-{job.id}"
+        )
+        self._active[job.id] = job
+
+    async def generate_async(
+        self,
+        request_or_prompt: GenerationRequest | str,
+        *,
+        force: bool = False,
+        tags: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        **params: Any,
+    ) -> Job:
+        """Submit and wait for the clip; raises if the job does not end with one.
+
+        Raises :class:`~hh_notebook.errors.JobFailed`,
+        :class:`~hh_notebook.errors.JobExpired`,
+        :class:`~hh_notebook.errors.DownloadError` or
+        :class:`~hh_notebook.errors.SubmitUncertain` (each with ``.job``), and
+        :class:`TimeoutError` after ``timeout`` real seconds (the job goes on).
+        """
+        job = await self.submit(request_or_prompt, force=force, tags=tags, **params)
+        await job.wait(timeout)
+        return job.raise_for_status()
+
+    def generate(
+        self,
+        request_or_prompt: GenerationRequest | str,
+        *,
+        force: bool = False,
+        tags: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        **params: Any,
+    ) -> Job:
+        """Blocking :meth:`generate_async`: returns the finished :class:`Job` with its clip.
+
+        >>> job = Client().generate("A red kite over the dunes", seed=7)  # doctest: +SKIP
+        """
+        return self._run(self.generate_async(
+            request_or_prompt, force=force, tags=tags, timeout=timeout, **params
+        ))
+
+    # -- blocking facade --------------------------------------------------------------
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            own: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
+            if own is None or own.is_closed():
+                own = asyncio.new_event_loop()
+                self._local.loop = own
+            return own.run_until_complete(coro)
+        # Inside a running loop (Jupyter): re-enter it instead of starting another.
+        import nest_asyncio2
+
+        nest_asyncio2.apply(loop)
+        return loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        """Stop tracking every job and release this client's private event loop."""
+        for job in list(self._active.values()):
+            if job._task is not None and not job._task.done():
+                job._task.cancel()
+        own: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
+        if own is not None and not own.is_closed():
+            from .jobs import close_http_client
+
+            own.run_until_complete(_drain(own))
+            own.run_until_complete(close_http_client())
+            own.close()
+        self._local.loop = None
+        self.journal.close()
+
+    # -- listing and resuming ----------------------------------------------------------
+    def jobs(self, *, unfinished: bool = False, all_providers: bool = True) -> list[JobRecord]:
+        """Journal records, newest first (all providers unless ``all_providers=False``)."""
+        return self.journal.jobs(
+            provider=None if all_providers else self.provider, unfinished=unfinished
+        )
+
+    def job(self, job_id: str) -> Job:
+        """The live :class:`Job` if this client tracks it, else one rebuilt from the journal."""
+        if job_id in self._active:
+            return self._active[job_id]
+        return Job.from_record(self.journal.get(job_id))
+
+    def _check_provider(self, record: JobRecord) -> None:
+        if record.provider != self.provider:
+            raise ConfigError(
+                f"job {record.id} was submitted to {record.provider}; resume it with "
+                f"Client(provider={record.provider!r})"
+            )
+
+    async def resume(self, job_id: str) -> Job:
+        """Continue an unfinished job (after a restart) without submitting it again.
+
+        A job already being tracked is returned as is. A job whose submit was
+        never answered is reconciled first (see :meth:`reconcile`).
+        """
+        active = self._active.get(job_id)
+        if active is not None and active.tracking:
+            return active
+        record = self.journal.get(job_id)
+        job = Job.from_record(record)
+        if not record.unfinished:
+            return job
+        self._check_provider(record)
+        self._lifecycle.attach(job)
+        if record.provider_job_id is None:
+            return await self._reconcile_job(job)
+        if job.status in (Status.UNKNOWN, Status.FAILED) and job.phase in ("polling",
+                                                                           "downloading"):
+            job.status = Status.RUNNING  # tracking was lost / a download failed: try again
+            job.error = None
+            job.finished_at = None
+        self._start(job)
+        job._emit("resumed")
+        return job
+
+    async def resume_all_async(self) -> list[Job]:
+        """Resume every unfinished job of this provider; returns them (tracked in background)."""
+        resumed = []
+        for record in self.journal.jobs(provider=self.provider, unfinished=True):
+            try:
+                resumed.append(await self.resume(record.id))
+            except HHError as exc:
+                log.warning("job %s could not be resumed: %s", record.id, exc)
+        return resumed
+
+    def resume_all(self, *, wait: bool = True, timeout: float | None = None) -> list[Job]:
+        """Blocking: resume every unfinished job of this provider and (by default) wait for them."""
+
+        async def run() -> list[Job]:
+            jobs = await self.resume_all_async()
+            if wait:
+                await asyncio.wait_for(
+                    asyncio.gather(*(j.wait() for j in jobs)), timeout
+                )
+            return jobs
+
+        return self._run(run())
+
+    async def reconcile(self, job_id: str) -> Job:
+        """Resolve a job whose submit answer was lost (status unknown).
+
+        Where the provider lists its tasks (HiAPI), the task created at that
+        moment is found and tracked, or the job is marked failed when no such
+        task exists (nothing was charged). Elsewhere the job stays unknown and
+        :class:`~hh_notebook.errors.HHError` says what to check by hand.
+        """
+        record = self.journal.get(job_id)
+        if record.provider_job_id is not None:
+            return await self.resume(job_id)
+        self._check_provider(record)
+        job = Job.from_record(record)
+        self._lifecycle.attach(job)
+        return await self._reconcile_job(job)
+
+    async def _reconcile_job(self, job: Job) -> Job:
+        found = await self._lifecycle.find_lost_submit(job)
+        if found is None:
+            self._lifecycle.never_arrived(job)
+            return job
+        self._lifecycle.adopt(job, found)
+        self._start(job)
+        return job
+
+    def cancel(self, job_id: str) -> None:
+        """Stop tracking a job (providers cannot cancel generation; it can be resumed later)."""
+        job = self._active.get(job_id)
+        if job is not None and job._task is not None and not job._task.done():
+            job._task.cancel()
+
+
+async def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = [t for t in asyncio.all_tasks(loop) if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def default_client() -> Client:
+    """The process-wide :class:`Client` built from the environment (created on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Client()
+        return _default
+
+
+def generate(prompt: str | GenerationRequest, **params: Any) -> Job:
+    """Generate one clip with the default client, blocking until it is on disk.
+
+    >>> job = generate("A horse made of clouds", duration=4, seed=1)  # doctest: +SKIP
+    >>> job.video_path                                                # doctest: +SKIP
+    """
+    return default_client().generate(prompt, **params)

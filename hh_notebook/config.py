@@ -1,0 +1,241 @@
+"""Which provider runs, with which key, at which base URL, storing where.
+
+Provider choice: an explicit ``provider=`` > ``HH_PROVIDER`` > the first
+provider whose key variable is set (``SEGMIND_API_KEY``, ``APIFRAME_API_KEY``,
+``HIAPI_API_KEY``, ``HH_OPENAI_API_KEY``, in that order) > the local sandbox,
+started in this process on 127.0.0.1 with a one-line notice that its clips are
+synthetic. Base URLs come from ``base_url=`` or ``HH_<PROVIDER>_BASE_URL``;
+the data directory from ``data_dir=``, ``HH_DATA_DIR`` or the per-user data
+directory. Keys are wrapped in :class:`Secret`, whose repr never shows them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .errors import ConfigError
+from .providers import PROVIDER_NAMES, get_provider
+
+__all__ = [
+    "DEFAULT_SANDBOX_TIME_SCALE",
+    "SANDBOX_KEY",
+    "Secret",
+    "Settings",
+    "default_data_dir",
+    "local_sandbox",
+    "probe_sandbox",
+    "resolve_settings",
+]
+
+log = logging.getLogger(__name__)
+
+#: Sandbox speed when ``HH_SANDBOX_TIME_SCALE`` is unset: a 150 s job takes ~4.5 s.
+DEFAULT_SANDBOX_TIME_SCALE = 0.03
+#: The key sent to a sandbox when no real key is configured.
+SANDBOX_KEY = "sandbox-placeholder-key"
+
+SANDBOX_NOTICE = (
+    "hh_notebook: no provider key found; using the local sandbox at {url} "
+    "(clips are synthetic test videos, not HappyHorse output; set SEGMIND_API_KEY "
+    "or another provider key to generate for real)."
+)
+
+
+class Secret:
+    """A string that does not show itself: ``repr`` and ``str`` are redacted.
+
+    >>> key = Secret("SG_0123456789abcdef")
+    >>> key
+    Secret('***')
+    >>> key.reveal()[:3]
+    'SG_'
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError("a key must be a string")
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret value itself: only for building a request header."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A resolved configuration: what :class:`~hh_notebook.client.Client` runs with."""
+
+    provider: str
+    api_key: Secret
+    base_url: str
+    data_dir: Path
+    is_sandbox: bool
+    #: The sandbox's time scale (from ``GET /_sandbox/info``); None for real providers.
+    sandbox_time_scale: float | None = None
+
+
+def default_data_dir(data_dir: str | os.PathLike[str] | None = None,
+                     env: Mapping[str, str] | None = None) -> Path:
+    """``data_dir`` if given, else ``HH_DATA_DIR``, else the per-user data directory."""
+    env = os.environ if env is None else env
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    if env.get("HH_DATA_DIR"):
+        return Path(env["HH_DATA_DIR"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("hh_notebook", appauthor=False))
+
+
+def probe_sandbox(base_url: str, timeout: float = 2.0) -> float | None:
+    """The time scale of the sandbox at ``base_url``; None when it is not a sandbox."""
+    try:
+        answer = httpx.get(base_url.rstrip("/") + "/_sandbox/info", timeout=timeout)
+        data = answer.json() if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("time_scale"), (int, float)):
+        scale = float(data["time_scale"])
+        return scale if scale > 0 else None
+    return None
+
+
+_sandbox_lock = threading.Lock()
+_sandbox: Any = None
+
+
+def local_sandbox(env: Mapping[str, str] | None = None) -> Any:
+    """The sandbox this process started on loopback, starting it on first use.
+
+    Its speed comes from ``HH_SANDBOX_TIME_SCALE`` (default 0.03). It stops when
+    the interpreter exits. Prints one notice that clips are synthetic.
+    """
+    global _sandbox
+    env = os.environ if env is None else env
+    with _sandbox_lock:
+        if _sandbox is not None:
+            return _sandbox
+        try:
+            scale = float(env.get("HH_SANDBOX_TIME_SCALE") or DEFAULT_SANDBOX_TIME_SCALE)
+        except ValueError:
+            raise ConfigError(
+                f"HH_SANDBOX_TIME_SCALE must be a number, got {env.get('HH_SANDBOX_TIME_SCALE')!r}"
+            ) from None
+        if scale <= 0:
+            raise ConfigError("HH_SANDBOX_TIME_SCALE must be greater than 0")
+        try:
+            from .sandbox import Sandbox
+        except ImportError as exc:  # the sandbox extra is not installed
+            raise ConfigError(
+                "no provider key is set and the local sandbox cannot start "
+                f"({exc}); install hh_notebook[sandbox] or set a provider key"
+            ) from None
+        sandbox = Sandbox(time_scale=scale)
+        sandbox.start()
+        atexit.register(sandbox.stop)
+        print(SANDBOX_NOTICE.format(url=sandbox.base_url), file=sys.stderr)
+        _sandbox = sandbox
+        return sandbox
+
+
+def _choose_provider(provider: str | None, env: Mapping[str, str]) -> tuple[str | None, str]:
+    """(name or None for the sandbox, how it was chosen)."""
+    if provider:
+        return get_provider(provider).name, "argument"
+    if env.get("HH_PROVIDER"):
+        return get_provider(env["HH_PROVIDER"]).name, "HH_PROVIDER"
+    for name in PROVIDER_NAMES:
+        if env.get(get_provider(name).env_key):
+            return name, get_provider(name).env_key
+    return None, "default"
+
+
+def resolve_settings(
+    provider: str | None = None,
+    api_key: str | Secret | None = None,
+    base_url: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    sandbox: bool | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve provider, key, base URL and data directory (see the module docs).
+
+    ``sandbox=True`` runs against the local sandbox whatever keys are set
+    (any provider name works there, with a placeholder key); ``sandbox=False``
+    refuses to fall back to it. A ``base_url`` that answers like a sandbox
+    (``GET /_sandbox/info``) needs no key either.
+    """
+    env = os.environ if env is None else env
+    folder = default_data_dir(data_dir, env)
+    key = api_key if isinstance(api_key, Secret) else (Secret(api_key) if api_key else None)
+
+    if sandbox:
+        name = get_provider(provider or env.get("HH_PROVIDER") or "segmind").name
+        url = base_url or local_sandbox(env).base_url
+        scale = probe_sandbox(url)
+        return Settings(name, key or Secret(SANDBOX_KEY), url.rstrip("/"), folder, True, scale)
+
+    name, _how = _choose_provider(provider, env)
+    if name is None:
+        if base_url:
+            name = "segmind"
+        elif sandbox is False:
+            raise ConfigError(
+                "no provider configured: set SEGMIND_API_KEY, APIFRAME_API_KEY, HIAPI_API_KEY "
+                "or HH_OPENAI_API_KEY, or pass provider= and api_key="
+            )
+        else:
+            url = local_sandbox(env).base_url
+            return Settings("segmind", key or Secret(SANDBOX_KEY), url.rstrip("/"), folder, True,
+                            probe_sandbox(url))
+
+    spec = get_provider(name)
+    url = base_url or env.get(spec.base_url_env) or spec.default_base_url
+    if not url:
+        raise ConfigError(
+            f"{name} needs a base URL: pass base_url= or set {spec.base_url_env}"
+        )
+    url = url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"base URL must start with http:// or https://, got {url!r}")
+    if key is None and env.get(spec.env_key):
+        key = Secret(env[spec.env_key])
+    scale = None if url == spec.default_base_url.rstrip("/") else probe_sandbox(url)
+    if key is None:
+        if scale is None:
+            raise ConfigError(
+                f"no API key for {name}: set {spec.env_key} or pass api_key= "
+                "(or leave the provider unset to try the local sandbox)"
+            )
+        key = Secret(SANDBOX_KEY)
+    return Settings(name, key, url, folder, scale is not None, scale)
