@@ -285,7 +285,8 @@ def _load_path(x: str | os.PathLike[str], field: str) -> ImageData:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise _fail(field, shown, "a readable image file", f"cannot read it: {exc.strerror}") from None
+        message = f"cannot read it: {exc.strerror}"
+        raise _fail(field, shown, "a readable image file", message) from None
     image = _from_bytes(data, field, shown=shown)
     return ImageData(
         image.data, image.mime, image.width, image.height, None, image.sha256,
@@ -297,10 +298,12 @@ def _from_bytes(data: bytes, field: str, shown: object = None) -> ImageData:
     from PIL import Image, UnidentifiedImageError
 
     mime = _sniff_mime(data)
+    width: int | None
+    height: int | None
     try:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
-    except (UnidentifiedImageError, OSError, ValueError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
         if mime is None:
             raise _fail(
                 field,
@@ -357,8 +360,10 @@ def check_image(img: ImageData, *, field: str = "image") -> list[FieldError]:
     never fetched) and always pass.
 
     >>> from PIL import Image
-    >>> [e.message for e in check_image(load_image(Image.new("RGB", (200, 900))))]
-    ['the image is 200 px wide; both sides must be at least 300 px', 'the aspect ratio 200:900 (1:4.50) is outside 1:2.5 to 2.5:1']
+    >>> for problem in check_image(load_image(Image.new("RGB", (200, 900)))):
+    ...     print(problem.message)
+    the image is 200x900 px; both sides must be at least 300 px
+    the aspect ratio 200:900 (1:4.50) is outside 1:2.5 to 2.5:1
     """
     if img.kind == "url":
         return []
@@ -375,13 +380,12 @@ def check_image(img: ImageData, *, field: str = "image") -> list[FieldError]:
             )
         )
     if img.width is not None and img.height is not None:
-        small = [(name, n) for name, n in (("wide", img.width), ("tall", img.height))
-                 if n < MIN_IMAGE_SIDE]
-        for name, n in small:
+        if min(img.width, img.height) < MIN_IMAGE_SIDE:
             errors.append(
                 FieldError(
                     field, shown, "both sides at least 300 px",
-                    f"the image is {n} px {name}; both sides must be at least 300 px",
+                    f"the image is {img.width}x{img.height} px; both sides must be at least "
+                    "300 px",
                 )
             )
         ratio = img.width / img.height
@@ -516,7 +520,8 @@ def poster_frame(path: str | os.PathLike[str], at: float = 0.5, fmt: str = "JPEG
         raise ValueError("fmt must be 'JPEG' or 'PNG'")
     (frame,) = list(_frames_at(path, [at]))
     buf = io.BytesIO()
-    frame.convert("RGB").save(buf, format=fmt.upper(), **({"quality": 85} if fmt.upper() == "JPEG" else {}))
+    options: dict[str, Any] = {"quality": 85} if fmt.upper() == "JPEG" else {}
+    frame.convert("RGB").save(buf, format=fmt.upper(), **options)
     return buf.getvalue()
 
 

@@ -304,7 +304,7 @@ class GenerationRequest:
             "hh_notebook sends the references only",
             "hiapi": "hiapi picks the task by model id; hh_notebook uses "
             "happyhorse-1.1/reference-to-video and does not send the image",
-            "openai": "the aggregator picks the task by model id; hh_notebook uses "
+            "openai": "openai (the aggregator) picks the task by model id; hh_notebook uses "
             "happyhorse-1.0-r2v and does not send input_reference",
         }
         chosen = [how[provider]] if provider in how else [how[name] for name in PROVIDERS]
@@ -337,7 +337,7 @@ class GenerationRequest:
                 not_sent("reference_type", "only the aggregator's reference-to-video uses it")
             elif mode is not Mode.R2V:
                 notes.append(
-                    "reference_type only applies to reference-to-video; it is not sent "
+                    "openai uses reference_type for reference-to-video only; it is not sent "
                     f"for {mode.label}."
                 )
         if provider == "segmind" and self.model == "1.0" and mode is Mode.R2V:
