@@ -212,10 +212,20 @@ class Journal:
         return _record(row)
 
     def jobs(
-        self, *, provider: str | None = None, unfinished: bool = False, limit: int | None = None
+        self,
+        *,
+        provider: str | None = None,
+        unfinished: bool = False,
+        tag: tuple[str, Any] | None = None,
+        limit: int | None = None,
     ) -> list[JobRecord]:
-        """Every job, newest first (optionally only one provider's, or only unfinished ones)."""
-        clauses, values = [], []
+        """Every job, newest first; optionally only one provider's, only unfinished
+        ones, or only those whose tag ``key`` equals ``value`` (``tag=(key, value)``)."""
+        clauses: list[str] = []
+        values: list[Any] = []
+        if tag is not None:
+            clauses.append("json_extract(tags, ?) = ?")
+            values.extend([_tag_path(tag[0]), tag[1]])
         if provider is not None:
             clauses.append("provider = ?")
             values.append(provider)
@@ -229,6 +239,10 @@ class Journal:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_record(r) for r in self._connection().execute(sql, values).fetchall()]
+
+    def find_by_tag(self, key: str, value: Any) -> list[JobRecord]:
+        """Jobs whose tag ``key`` equals ``value`` (e.g. every job of one sweep), newest first."""
+        return self.jobs(tag=(key, value))
 
     def find_by_provider_id(self, provider: str, provider_job_id: str) -> JobRecord | None:
         """The job that a provider id already belongs to, if any."""
@@ -250,6 +264,12 @@ class Journal:
             if record.video_path and Path(record.video_path).is_file():
                 return record
         return None
+
+
+def _tag_path(key: str) -> str:
+    if not key or any(c in key for c in '."[]$\\'):
+        raise ValueError(f"unsupported tag name {key!r}")
+    return f"$.{key}"
 
 
 def _to_column(name: str, value: Any) -> Any:
