@@ -276,7 +276,7 @@ class GenerationRequest:
 
         Covers an image *and* references together (which wins, per provider),
         an aspect ratio that image-to-video ignores, and parameters the chosen
-        provider does not document (they are not sent).
+        provider does not document (they may have no effect there).
 
         >>> GenerationRequest(prompt="p", image="https://e.com/a.png",
         ...                   aspect_ratio="9:16").warnings()[0][:60]
@@ -317,28 +317,28 @@ class GenerationRequest:
     def _ignored_parameter_warnings(self, provider: str, mode: Mode) -> list[str]:
         notes: list[str] = []
 
-        def not_sent(name: str, consequence: str) -> None:
+        def undocumented(name: str, consequence: str) -> None:
             notes.append(
-                f"{provider} does not document {name}; hh_notebook does not send it "
+                f"{provider} does not document {name}, so it may have no effect there "
                 f"({consequence})."
             )
 
         if provider != "segmind":
             if self.negative_prompt:
-                not_sent("negative_prompt", "describe what to avoid in the prompt instead")
+                undocumented("negative_prompt", "describe what to avoid in the prompt instead")
             if self.prompt_extend is False:
-                not_sent("prompt_extend", "the provider may still rewrite short prompts")
+                undocumented("prompt_extend", "the provider may still rewrite short prompts")
         if provider in ("apiframe", "hiapi") and self.watermark is True:
-            not_sent("watermark", "the clip may come without one")
+            undocumented("watermark", "the clip may come without one")
         if provider == "hiapi" and self.seed is not None:
-            not_sent("seed", "the clip will not be reproducible from the seed")
+            undocumented("seed", "the same seed may not give the same clip")
         if self.reference_type is not None:
             if provider != "openai":
-                not_sent("reference_type", "only the aggregator's reference-to-video uses it")
+                undocumented("reference_type", "only the aggregator's reference-to-video uses it")
             elif mode is not Mode.R2V:
                 notes.append(
-                    "openai uses reference_type for reference-to-video only; it is not sent "
-                    f"for {mode.label}."
+                    "openai uses reference_type for reference-to-video only; it has no effect "
+                    f"on {mode.label}."
                 )
         if provider == "segmind" and self.model == "1.0" and mode is Mode.R2V:
             notes.append(
