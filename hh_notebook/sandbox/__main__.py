@@ -1,0 +1,64 @@
+"""``python -m hh_notebook.sandbox``: run the provider sandbox until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from .faults import load_fault_file
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The sandbox's command-line options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m hh_notebook.sandbox",
+        description="Local HappyHorse provider sandbox (Segmind, OpenAI-style aggregator, "
+                    "Apiframe, HiAPI) on one loopback port. Clips are synthetic.")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    parser.add_argument("--time-scale", type=float, default=0.03,
+                        help="real seconds per provider second (default 0.03: a 150 s job "
+                             "takes 4.5 s)")
+    parser.add_argument("--faults", metavar="FILE", default=None,
+                        help="JSON file with a fault rule or a list of them")
+    parser.add_argument("--cache-dir", default=None,
+                        help="keep clips here (default: a temporary folder)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sandbox's own draws")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sandbox until SIGINT/SIGTERM; returns the exit status."""
+    from .server import Sandbox
+
+    args = build_parser().parse_args(argv)
+    try:
+        faults = load_fault_file(args.faults) if args.faults else None
+        sandbox = Sandbox(time_scale=args.time_scale, port=args.port, faults=faults,
+                          seed=args.seed, host=args.host, cache_dir=args.cache_dir)
+    except (OSError, TypeError, ValueError) as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        sandbox.start()
+        print(f"sandbox listening on {sandbox.base_url}", flush=True)
+        stop.wait()
+    finally:
+        sandbox.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    print("sandbox stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

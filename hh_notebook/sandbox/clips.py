@@ -1,0 +1,336 @@
+"""Synthetic clips: real H.264 + AAC MP4 files, deterministic in their parameters.
+
+A clip is a function of a :class:`ClipSpec` only, so identical requests give
+byte-identical files and the cache can key them by :meth:`ClipSpec.key`.
+Frames are built cheaply: one still (Pillow, with the prompt's first words and
+the seed drawn in) converted once to YUV 4:2:0, then a moving bar and a frame
+counter stamped into the luma plane with numpy slicing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+FPS = 24
+SAMPLE_RATE = 48000
+RENDERER_VERSION = 1
+
+# Aspect ratios any provider accepts, as (width, height) units.
+RATIOS: dict[str, tuple[int, int]] = {
+    "16:9": (16, 9),
+    "9:16": (9, 16),
+    "1:1": (1, 1),
+    "4:3": (4, 3),
+    "3:4": (3, 4),
+    "4:5": (4, 5),
+    "5:4": (5, 4),
+    "9:21": (9, 21),
+    "21:9": (21, 9),
+}
+
+
+def frame_size(resolution: str, aspect_ratio: str | None, image_size: tuple[int, int] | None = None
+               ) -> tuple[int, int]:
+    """Return (width, height) for a resolution tier ("720P"/"1080P", any case) and a ratio.
+
+    The short side is the tier's number; the long side follows the ratio, rounded
+    to an even number (H.264 4:2:0 needs even sizes). When ``image_size`` is given
+    (image-to-video), the ratio comes from the image, clamped to 1:2.5..2.5:1.
+
+    >>> frame_size("720P", "16:9")
+    (1280, 720)
+    >>> frame_size("1080p", "3:4")
+    (1080, 1440)
+    """
+    short = 1080 if resolution.upper() == "1080P" else 720
+    if image_size is not None:
+        rw, rh = image_size
+        ratio = min(max(rw / rh, 1 / 2.5), 2.5)
+    else:
+        rw, rh = RATIOS.get(aspect_ratio or "16:9", (16, 9))
+        ratio = rw / rh
+    if ratio >= 1:
+        width, height = short * ratio, short
+    else:
+        width, height = short, short / ratio
+    return round(width / 2) * 2, round(height / 2) * 2
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """Everything a clip depends on. Images are carried as bytes (decoded inputs)
+    or as a host label when the sandbox had no access to them (non-loopback URL)."""
+
+    provider: str
+    model: str
+    mode: str
+    prompt: str
+    seed: int
+    resolution: str
+    aspect_ratio: str
+    duration: int
+    negative_prompt: str = ""
+    first_frame: bytes | None = None
+    first_frame_label: str | None = None
+    references: tuple[bytes, ...] = ()
+    reference_labels: tuple[str, ...] = ()
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    def key(self) -> str:
+        """A hash of every parameter (image bytes by digest), used as the cache file name."""
+        d = asdict(self)
+        d["first_frame"] = _digest(self.first_frame)
+        d["references"] = [_digest(r) for r in self.references]
+        d["renderer"] = RENDERER_VERSION
+        blob = json.dumps(d, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def _digest(data: bytes | None) -> str | None:
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+def decode_inline_image(value: str) -> bytes | None:
+    """Decode a ``data:`` URL or a bare base64 string into bytes; None if it is neither."""
+    text = value.strip()
+    if text.startswith("data:"):
+        head, _, payload = text.partition(",")
+        if ";base64" not in head:
+            return None
+        text = payload
+    elif text.startswith(("http://", "https://")) or len(text) < 64:
+        return None
+    try:
+        return base64.b64decode(text, validate=False)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def image_problem(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
+    """Check an input image against the documented limits.
+
+    Returns (problem, (width, height)); problem is None when the image is fine.
+    """
+    if len(data) > 10 * 1024 * 1024:
+        return "image larger than 10 MB", None
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            fmt = (im.format or "").upper()
+            size = im.size
+    except Exception:  # noqa: BLE001 - any decoder failure means "not an image"
+        return "image could not be decoded (JPEG, PNG or WEBP expected)", None
+    if fmt not in {"JPEG", "PNG", "WEBP"}:
+        return f"image format {fmt or 'unknown'} not supported (JPEG, PNG or WEBP)", size
+    w, h = size
+    if min(w, h) < 300:
+        return f"image is {w}x{h}; both sides must be at least 300 px", size
+    if not (1 / 2.5 <= w / h <= 2.5):
+        return f"image aspect ratio {w}:{h} outside 1:2.5 .. 2.5:1", size
+    return None, size
+
+
+# ---------------------------------------------------------------------------
+# rendering (runs in a worker process)
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow without FreeType scaling
+        return ImageFont.load_default()
+
+
+def _palette(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed & 0xFFFFFFFF)
+    a = rng.integers(30, 200, size=3)
+    b = rng.integers(30, 200, size=3)
+    return a.astype(np.float32), b.astype(np.float32)
+
+
+def _background(spec: ClipSpec, width: int, height: int) -> Image.Image:
+    a, b = _palette(spec.seed)
+    rng = np.random.default_rng((spec.seed * 7919 + 17) & 0xFFFFFFFF)
+    angle = float(rng.uniform(0, 2 * math.pi))
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    t = (xs / width) * math.cos(angle) + (ys / height) * math.sin(angle)
+    t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
+    img = a[None, None, :] * (1 - t[..., None]) + b[None, None, :] * t[..., None]
+    # A few seed-placed discs so two seeds differ in shape, not only in colour.
+    im = Image.fromarray(img.astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(im)
+    for _ in range(5):
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        r = rng.uniform(0.05, 0.2) * min(width, height)
+        col = tuple(int(c) for c in rng.integers(0, 255, size=3))
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=col)
+    return im
+
+
+def _cover(data: bytes, width: int, height: int) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as src:
+        im = src.convert("RGB")
+    scale = max(width / im.width, height / im.height)
+    im = im.resize((max(width, round(im.width * scale)), max(height, round(im.height * scale))))
+    left, top = (im.width - width) // 2, (im.height - height) // 2
+    return im.crop((left, top, left + width, top + height))
+
+
+def _placeholder(width: int, height: int, label: str) -> Image.Image:
+    im = Image.new("RGB", (width, height), (60, 60, 70))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((8, 8, width - 9, height - 9), outline=(200, 200, 200), width=4)
+    draw.text((width // 2, height // 2), f"image from {label}", fill=(240, 240, 240),
+              font=_font(max(16, height // 20)), anchor="mm")
+    return im
+
+
+def _reference_board(spec: ClipSpec, width: int, height: int) -> Image.Image:
+    im = _background(spec, width, height)
+    items: list[Image.Image] = []
+    n = max(len(spec.references) + len(spec.reference_labels), 1)
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    cell_w, cell_h = width // cols, (height * 3 // 4) // rows
+    for data in spec.references:
+        items.append(_cover(data, cell_w - 12, cell_h - 12))
+    for label in spec.reference_labels:
+        items.append(_placeholder(cell_w - 12, cell_h - 12, label))
+    for i, tile in enumerate(items):
+        r, c = divmod(i, cols)
+        im.paste(tile, (c * cell_w + 6, r * cell_h + 6))
+    return im
+
+
+def _caption(im: Image.Image, spec: ClipSpec) -> None:
+    width, height = im.size
+    draw = ImageDraw.Draw(im)
+    words = " ".join(spec.prompt.split()[:8]) or "(no prompt)"
+    big = _font(max(18, height // 18))
+    small = _font(max(14, height // 32))
+    band = height // 5
+    draw.rectangle((0, height - band, width, height), fill=(0, 0, 0))
+    draw.text((20, height - band + 10), words[:80], fill=(255, 255, 255), font=big)
+    draw.text((20, height - band // 2), f"seed {spec.seed} · {spec.mode} · {spec.model} · "
+              f"{spec.resolution} {width}x{height} · {spec.duration}s · synthetic sandbox clip",
+              fill=(210, 210, 210), font=small)
+
+
+def _rgb_to_yuv420(im: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ycbcr = np.asarray(im.convert("YCbCr"), dtype=np.uint8)
+    y = ycbcr[..., 0].copy()
+    # 2x2 mean for chroma subsampling
+    cb = ycbcr[..., 1].reshape(ycbcr.shape[0] // 2, 2, ycbcr.shape[1] // 2, 2).mean(axis=(1, 3))
+    cr = ycbcr[..., 2].reshape(ycbcr.shape[0] // 2, 2, ycbcr.shape[1] // 2, 2).mean(axis=(1, 3))
+    return y, cb.astype(np.uint8), cr.astype(np.uint8)
+
+
+def _tone(spec: ClipSpec) -> np.ndarray:
+    """A stereo tone whose pitch and pulse follow the seed (float32, planar)."""
+    n = SAMPLE_RATE * spec.duration
+    t = np.arange(n, dtype=np.float64) / SAMPLE_RATE
+    base = 220.0 + (spec.seed % 440)
+    pulse = 0.5 + 0.5 * np.sin(2 * math.pi * (1 + spec.seed % 3) * t)
+    left = 0.2 * np.sin(2 * math.pi * base * t) * pulse
+    right = 0.2 * np.sin(2 * math.pi * base * 1.5 * t) * pulse
+    return np.stack([left, right]).astype(np.float32)
+
+
+def render_clip(spec: ClipSpec, path: str) -> dict[str, object]:
+    """Encode ``spec`` to an MP4 at ``path`` (written atomically); return facts about it.
+
+    Also writes ``<path minus .mp4>.png``: the first frame, used as a poster/thumbnail.
+    """
+    import av  # imported here so the parent process never needs it to serve HTTP
+
+    image_size = None
+    if spec.mode == "i2v" and spec.first_frame is not None:
+        with Image.open(io.BytesIO(spec.first_frame)) as probe:
+            image_size = probe.size
+    width, height = frame_size(spec.resolution, spec.aspect_ratio, image_size)
+
+    if spec.mode == "i2v":
+        if spec.first_frame is not None:
+            first = _cover(spec.first_frame, width, height)
+        else:
+            first = _placeholder(width, height, spec.first_frame_label or "remote URL")
+        still = first.copy()
+    elif spec.mode == "r2v":
+        first = _reference_board(spec, width, height)
+        still = first.copy()
+        _caption(still, spec)
+        first = still
+    else:
+        first = _background(spec, width, height)
+        _caption(first, spec)
+        still = first
+    if spec.mode == "i2v":
+        _caption(still, spec)
+
+    y0, u0, v0 = _rgb_to_yuv420(first)
+    ys, us, vs = _rgb_to_yuv420(still)
+    planes_first = np.concatenate([y0.ravel(), u0.ravel(), v0.ravel()])
+    planes_still = np.concatenate([ys.ravel(), us.ravel(), vs.ravel()]).reshape(-1, width)
+    del planes_first
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".mp4", dir=target.parent)
+    os.close(fd)
+    n_frames = FPS * spec.duration
+    bar_w = max(8, width // 40)
+    try:
+        with av.open(tmp, "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            out.metadata.clear()
+            vstream = out.add_stream("libx264", rate=FPS)
+            vstream.width, vstream.height = width, height
+            vstream.pix_fmt = "yuv420p"
+            vstream.codec_context.thread_count = 1
+            vstream.options = {"preset": "ultrafast", "tune": "stillimage", "crf": "28",
+                               "x264-params": "keyint=48:min-keyint=48:scenecut=0"}
+            astream = out.add_stream("aac", rate=SAMPLE_RATE)
+            astream.layout = "stereo"
+            astream.codec_context.thread_count = 1
+            for i in range(n_frames):
+                if i == 0:
+                    buf = np.concatenate([y0.ravel(), u0.ravel(), v0.ravel()]).reshape(-1, width)
+                else:
+                    buf = planes_still.copy()
+                    x = int((i / n_frames) * (width - bar_w))
+                    buf[: height // 12, x : x + bar_w] = 235  # moving bar in the luma plane
+                    cx = 12 + (i % 24) * (bar_w + 2)
+                    buf[height // 12 + 6 : height // 12 + 6 + bar_w, cx : cx + bar_w] = 16
+                frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
+                frame.pts = i
+                for packet in vstream.encode(frame):
+                    out.mux(packet)
+            for packet in vstream.encode(None):
+                out.mux(packet)
+            tone = _tone(spec)
+            chunk = 1024
+            for start in range(0, tone.shape[1], chunk):
+                piece = np.ascontiguousarray(tone[:, start : start + chunk])
+                aframe = av.AudioFrame.from_ndarray(piece, format="fltp", layout="stereo")
+                aframe.sample_rate = SAMPLE_RATE
+                aframe.pts = start
+                for packet in astream.encode(aframe):
+                    out.mux(packet)
+            for packet in astream.encode(None):
+                out.mux(packet)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    first.save(target.with_suffix(".png"), format="PNG", optimize=False)
+    return {"width": width, "height": height, "frames": n_frames, "bytes": target.stat().st_size}

@@ -1,0 +1,60 @@
+"""Helpers for the sandbox tests: inputs built on the fly and bounded waits."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from hh_notebook.sandbox import Sandbox
+
+SEGMIND_KEY = "SG_0123456789abcdef"
+AUTH = {
+    "segmind": {"x-api-key": SEGMIND_KEY},
+    "apiframe": {"X-API-Key": "afk_test_key"},
+    "hiapi": {"Authorization": "Bearer hi_test_key"},
+    "openai": {"Authorization": "Bearer sk-test-key"},
+}
+
+
+def png_bytes(width: int = 640, height: int = 360, color: tuple[int, int, int] = (200, 30, 30),
+              fmt: str = "PNG") -> bytes:
+    """A solid-colour image, encoded."""
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def data_url(data: bytes, mime: str = "image/png") -> str:
+    """``data:`` URL of some bytes."""
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+
+def finish(sb: Sandbox, provider_seconds: float = 400.0) -> None:
+    """Bring every job submitted so far to its end: wait (bounded) for the clips, then
+    move the sandbox clock past the longest generation time."""
+    assert sb.wait_encoded(timeout=60), "clips still encoding after 60 s"
+    sb.advance(provider_seconds)
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 20.0, step: float = 0.02) -> Any:
+    """Call ``check`` until it returns something truthy; bounded in time and count."""
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / step) + 1):
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            break
+        time.sleep(step)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def client(sb: Sandbox) -> httpx.Client:
+    """An HTTP client rooted at the sandbox."""
+    return httpx.Client(base_url=sb.base_url, timeout=30.0)
