@@ -249,7 +249,9 @@ def error_from_answer(
         return RateLimited(retry_after=retry_after_seconds(headers), **kwargs)
     if status_code in (401, 403):
         return AuthError(**kwargs)
-    if status_code == 406 or (code or "").lower() in {"insufficient_credits", "insufficient_quota"}:
+    if status_code in (402, 406) or (code or "").lower() in {
+        "insufficient_credits", "insufficient_quota", "insufficient_balance"
+    }:
         return InsufficientCredits(**kwargs)
     if 500 <= status_code <= 599:
         return ServerError(**kwargs)
