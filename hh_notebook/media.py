@@ -24,6 +24,8 @@ import hashlib
 import io
 import os
 import pathlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +63,10 @@ MAX_ASPECT = 2.5
 
 # Files larger than this are not even read: they can only be rejected.
 _READ_CAP = 4 * MAX_IMAGE_BYTES
+# Loaded files and encoded in-memory images are kept this long (in bytes), so that
+# validating, recording, fingerprinting and sending one request (or a sweep of
+# many sharing the same references) reads, hashes and PNG-encodes each image once.
+_CACHE_BYTES = 64 * 1024 * 1024
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"\xff\xd8\xff", 0, "image/jpeg"),
@@ -235,6 +241,8 @@ def load_image(x: object, *, field: str = "image") -> ImageData:
         return _load_url(x.strip(), field)
     if isinstance(x, str) and x.startswith("data:"):
         return _from_bytes(_decode_data_url(x, field), field)
+    if isinstance(x, str) and not x.strip():
+        raise _fail(field, x, _KINDS_ALLOWED, "an empty string is not an image")
     if isinstance(x, (str, os.PathLike)):
         return _load_path(x, field)
     if isinstance(x, (bytes, bytearray, memoryview)):
@@ -243,9 +251,10 @@ def load_image(x: object, *, field: str = "image") -> ImageData:
             raise _fail(field, x, _KINDS_ALLOWED, "the image bytes are empty")
         return _from_bytes(data, field)
     if _is_pil_image(x):
-        return _from_bytes(_encode_pil(x), field)
+        key = ("pil", x.mode, x.size, hashlib.sha256(x.tobytes()).hexdigest())  # type: ignore[attr-defined]
+        return _CACHE.get_or_load(key, lambda: _from_bytes(_encode_pil(x), field))
     if hasattr(x, "__array_interface__") and hasattr(x, "dtype"):
-        return _from_bytes(_encode_array(x, field), field)
+        return _load_array(x, field)
     raise _fail(field, x, _KINDS_ALLOWED, f"cannot use a {type(x).__name__} as an image")
 
 
@@ -268,6 +277,50 @@ def _decode_data_url(text: str, field: str) -> bytes:
         raise _fail(field, text, "valid base64", "the data URL is not valid base64") from None
 
 
+class _ImageCache:
+    """A small LRU of loaded images, bounded by their total size in bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._items: OrderedDict[tuple[Any, ...], ImageData] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: tuple[Any, ...], load: Any) -> ImageData:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        image: ImageData = load()
+        if len(image.data) <= self._max_bytes // 4:
+            with self._lock:
+                if key not in self._items:
+                    self._items[key] = image
+                    self._bytes += len(image.data)
+                while self._bytes > self._max_bytes:
+                    _, old = self._items.popitem(last=False)
+                    self._bytes -= len(old.data)
+        return image
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+_CACHE = _ImageCache(_CACHE_BYTES)
+
+
+def _load_array(arr: Any, field: str) -> ImageData:
+    shape, dtype = tuple(arr.shape), str(arr.dtype)
+    try:
+        raw = arr.tobytes()
+    except (AttributeError, ValueError, TypeError):
+        raise _fail(field, arr, "a uint8 numpy array", "cannot read this array") from None
+    key = ("array", shape, dtype, hashlib.sha256(raw).hexdigest())
+    return _CACHE.get_or_load(key, lambda: _from_bytes(_encode_array(arr, field), field))
+
+
 def _load_path(x: str | os.PathLike[str], field: str) -> ImageData:
     path = pathlib.Path(os.fspath(x)).expanduser()
     shown = os.fspath(x)
@@ -276,12 +329,18 @@ def _load_path(x: str | os.PathLike[str], field: str) -> ImageData:
     if not path.is_file():
         reason = "is a directory" if path.is_dir() else "does not exist"
         raise _fail(field, shown, "an existing image file", f"the file {reason}")
-    size = path.stat().st_size
+    stat = path.stat()
+    size = stat.st_size
     if size > _READ_CAP:
         # Report it through the normal limit check without reading it whole.
         with path.open("rb") as fh:
             head = fh.read(64)
         return ImageData(b"", _sniff_mime(head), None, None, None, None, "file", str(path), size)
+    key = ("file", str(path), size, stat.st_mtime_ns)
+    return _CACHE.get_or_load(key, lambda: _read_file(path, shown, field))
+
+
+def _read_file(path: pathlib.Path, shown: str, field: str) -> ImageData:
     try:
         data = path.read_bytes()
     except OSError as exc:

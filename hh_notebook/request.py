@@ -223,6 +223,8 @@ class GenerationRequest:
     model: str | None = None
 
     def __post_init__(self) -> None:
+        if self.prompt is None:
+            self.prompt = ""
         if isinstance(self.resolution, str) and self.resolution.strip().upper() in RESOLUTIONS:
             self.resolution = self.resolution.strip().upper()
         if isinstance(self.aspect_ratio, str):
@@ -535,7 +537,8 @@ class GenerationRequest:
         >>> GenerationRequest(prompt="a", seed=1).replace(seed=2).seed
         2
         """
-        changes.setdefault("reference_images", list(self.reference_images))
+        if isinstance(self.reference_images, list):
+            changes.setdefault("reference_images", list(self.reference_images))
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -621,6 +624,15 @@ class GenerationRequest:
         canonical = {"v": 1, "provider": provider, "request": record}
         text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        """Requests are equal when their records are: same parameters, same images
+        (URLs by URL, files by path and content, in-memory images by content)."""
+        if not isinstance(other, GenerationRequest):
+            return NotImplemented
+        return self is other or self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like any dataclass with eq
 
     def __repr__(self) -> str:
         parts = [f"mode={self.mode.value}", f"prompt={safe_repr(self.prompt, 60)!r}"]

@@ -6,6 +6,7 @@ import base64
 import doctest
 import hashlib
 import io
+import os
 import pathlib
 import sys
 
@@ -130,6 +131,7 @@ def test_data_urls_are_decoded() -> None:
     ("value", "message"),
     [
         ("/nonexistent/hh/a.png", "does not exist"),
+        ("", "empty string"),
         (b"", "empty"),
         (b"definitely not an image", "not a readable image"),
         (12, "cannot use a int"),
@@ -157,6 +159,29 @@ def test_a_very_large_file_is_measured_without_being_read(tmp_path: pathlib.Path
     img = load_image(path)
     assert img.data == b"" and img.size == 200 * 1024 * 1024 and img.mime == "image/png"
     assert [e.allowed for e in check_image(img)] == ["at most 10 MB"]
+
+
+def test_an_unchanged_file_is_read_once_and_a_changed_one_again(tmp_path: pathlib.Path) -> None:
+    path = write_image(tmp_path, "f.png")
+    first = load_image(path)
+    assert load_image(str(path)) is first
+    path.write_bytes(image_bytes(700, 400))
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    changed = load_image(path)
+    assert (changed.width, changed.sha256 != first.sha256) == (700, True)
+
+
+def test_in_memory_images_are_encoded_once_per_content() -> None:
+    arr = np.full((360, 480, 3), 3, dtype=np.uint8)
+    first = load_image(arr)
+    assert load_image(arr.copy()) is first
+    arr[0, 0, 0] = 4
+    assert load_image(arr).sha256 != first.sha256
+    pil = Image.new("RGB", (400, 400), "green")
+    assert load_image(pil) is load_image(pil.copy())
+    pil.putpixel((0, 0), (1, 2, 3))
+    assert load_image(pil).data != load_image(Image.new("RGB", (400, 400), "green")).data
 
 
 # ---------------------------------------------------------------------------- limits

@@ -296,6 +296,26 @@ def test_replace_normalises_like_the_constructor() -> None:
     assert GenerationRequest(prompt="p").replace(resolution="1080p").resolution == "1080P"
 
 
+def test_replace_keeps_an_invalid_reference_value_for_validation_to_report() -> None:
+    request = GenerationRequest(prompt="p", reference_images=URL).replace(seed=1)  # type: ignore[arg-type]
+    assert request.reference_images == URL
+    assert request.problems("segmind")[0].field == "reference_images"
+
+
+def test_none_prompt_is_an_empty_prompt() -> None:
+    assert GenerationRequest(prompt=None, image=URL).prompt == ""  # type: ignore[arg-type]
+
+
+def test_requests_with_the_same_parameters_are_equal(tmp_path: pathlib.Path) -> None:
+    path = write_image(tmp_path, "a.png")
+    a = GenerationRequest(prompt="p", image=path, reference_images=[], seed=1)
+    assert a == GenerationRequest(prompt="p", image=str(path), seed=1)
+    assert a != a.replace(seed=2)
+    assert a != "p"
+    pil = Image.new("RGB", (400, 400))
+    assert GenerationRequest(prompt="p", image=pil) == GenerationRequest(prompt="p", image=pil.copy())
+
+
 def test_repr_is_short_and_has_no_bytes() -> None:
     request = GenerationRequest(prompt="x" * 4000, image=image_bytes() * 50,
                                 reference_images=[np.zeros((400, 400, 3), dtype=np.uint8)])
