@@ -313,7 +313,8 @@ def test_requests_with_the_same_parameters_are_equal(tmp_path: pathlib.Path) -> 
     assert a != a.replace(seed=2)
     assert a != "p"
     pil = Image.new("RGB", (400, 400))
-    assert GenerationRequest(prompt="p", image=pil) == GenerationRequest(prompt="p", image=pil.copy())
+    same_pixels = GenerationRequest(prompt="p", image=pil.copy())
+    assert GenerationRequest(prompt="p", image=pil) == same_pixels
 
 
 def test_repr_is_short_and_has_no_bytes() -> None:
