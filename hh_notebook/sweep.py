@@ -1082,13 +1082,16 @@ class Sweep:
                 self._update(cell.key, status="stopped")
                 return None
             try:
-                job = await _submit(client, cell.request, force=force)
+                job = await _submit(client, cell.request, force=force, tags=self._tags(cell))
             except RateLimited as exc:
                 not_before[cell.provider] = time.monotonic() + max(exc.retry_after or 1.0, 0.05)
                 continue
             self._record_job(cell, job)
             return job
         raise RateLimited(cell.provider, 429, None, "still rate limited after retries")
+
+    def _tags(self, cell: SweepCell) -> dict[str, str]:
+        return {TAG_SWEEP: self.id, TAG_CELL: cell.key}
 
     def _record_job(self, cell: SweepCell, job: Job) -> None:
         with self._lock:
@@ -1102,7 +1105,6 @@ class Sweep:
             submitted_at=getattr(job, "created_at", None) or time.time(),
             from_cache=bool(getattr(job, "from_cache", False)),
         )
-        _add_tag(self.client_for(cell.provider), job.id, self.id, cell.key)
 
     async def _follow(self, cell: SweepCell, job: Job) -> None:
         def on_event(event: Any) -> None:
@@ -1230,6 +1232,7 @@ class Sweep:
         for cell in self._plan.cells:
             job_ids = recorded.get(cell.provider, {}).get(cell.key, [])
             if not job_ids:
+                self._attach_paid(cell)
                 continue
             record = _journal_get(self.client_for(cell.provider), job_ids[-1])
             run = self._runs[cell.key]
@@ -1237,6 +1240,19 @@ class Sweep:
             run.job_id = job_ids[-1]
             if record is not None:
                 _apply_record(run, record, cell)
+
+    def _attach_paid(self, cell: SweepCell) -> None:
+        """A seeded cell paid for before (by any sweep or call) shows its clip at cost 0."""
+        if cell.request.seed is None:
+            return
+        record = _find_paid(self.client_for(cell.provider), cell)
+        if record is None:
+            return
+        run = self._runs[cell.key]
+        _apply_record(run, record, cell)
+        run.job_id = record.id
+        run.from_cache = True
+        run.cost = 0.0
 
     def journal_record(self, key: str) -> Any | None:
         """The journal record of the cell's latest job (None if it never ran)."""
@@ -1267,8 +1283,9 @@ class Sweep:
 # Glue to the client, the jobs and the journal (public API only)
 # --------------------------------------------------------------------------------------------
 
-#: Journal tag under which sweeps record their cells: ``{"sweeps": {sweep_id: cell_key}}``.
-TAG_KEY = "sweeps"
+#: Journal tags of a sweep's jobs: ``{"sweep": sweep_id, "cell": cell_key}``.
+TAG_SWEEP = "sweep"
+TAG_CELL = "cell"
 
 
 def _sweep_id(plan: _Plan) -> str:
@@ -1311,26 +1328,9 @@ def _tagged_jobs(client: Client, sweep_id: str, key: str) -> list[str]:
 
 
 def _sweep_jobs(client: Client, sweep_id: str) -> list[tuple[str, str]]:
-    records = client.journal.jobs()
-    found = []
-    for record in reversed(records):  # jobs() is newest first
-        cell = (record.tags or {}).get(TAG_KEY, {}).get(sweep_id)
-        if cell is not None:
-            found.append((record.id, str(cell)))
-    return found
-
-
-def _add_tag(client: Client, job_id: str, sweep_id: str, key: str) -> None:
-    record = _journal_get(client, job_id)
-    if record is None:
-        return
-    tags = dict(record.tags or {})
-    sweeps = dict(tags.get(TAG_KEY) or {})
-    if sweeps.get(sweep_id) == key:
-        return
-    sweeps[sweep_id] = key
-    tags[TAG_KEY] = sweeps
-    client.journal.set_tags(job_id, tags)
+    """(job id, cell key) of every job this sweep submitted, oldest first."""
+    records = client.journal.find_by_tag(TAG_SWEEP, sweep_id)
+    return [(r.id, str(r.tags.get(TAG_CELL))) for r in reversed(records)]
 
 
 def _status_text(status: Any) -> str:
@@ -1386,12 +1386,17 @@ def _budget_limits(budget: float | dict[str, float] | None) -> dict[str, float]:
     return {} if math.isinf(value) else {"USD": value}
 
 
-async def _submit(client: Client, request: GenerationRequest, *, force: bool) -> Job:
-    return await client.submit(request, force=force)
+async def _submit(
+    client: Client, request: GenerationRequest, *, force: bool, tags: dict[str, str]
+) -> Job:
+    return await client.submit(request, force=force, tags=tags)
 
 
 async def _resume_job(client: Client, job_id: str) -> Job:
     return await client.resume(job_id)
+
+
+_thread_loops = threading.local()
 
 
 def _run_blocking(coro: Any) -> Any:
@@ -1399,7 +1404,13 @@ def _run_blocking(coro: Any) -> Any:
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        # One loop per thread, kept open: jobs and HTTP pools belong to the loop they
+        # started on, and a later run (rerun_failed) must find them alive.
+        own: asyncio.AbstractEventLoop | None = getattr(_thread_loops, "loop", None)
+        if own is None or own.is_closed():
+            own = asyncio.new_event_loop()
+            _thread_loops.loop = own
+        return own.run_until_complete(coro)
     import nest_asyncio2
 
     nest_asyncio2.apply(loop)
