@@ -24,13 +24,14 @@ import asyncio
 import os
 import re
 import shlex
+import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from .display import StaticJobView, TextProgress, cost_text, in_kernel
 from .errors import HHError, SubmitUncertain, ValidationError
@@ -115,20 +116,47 @@ def blocking_wanted(wait_flag: bool, env: Mapping[str, str] | None = None) -> bo
     return is_headless() or not in_kernel()
 
 
+_own = threading.local()
+
+
 def run_sync(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run ``coro`` to completion from synchronous code, inside the kernel's running loop too
-    (made re-entrant with nest-asyncio2, as the core's blocking facade does)."""
+    """Run ``coro`` to completion from synchronous code.
+
+    Inside the kernel's running loop the loop is re-entered (nest-asyncio2, as the core's
+    blocking facade does), so jobs keep running on it after the cell returns. Without a
+    running loop (terminal IPython) one private loop per thread is reused, so connection
+    pools and job tasks stay on the same loop from cell to cell.
+    """
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         loop = None
     if loop is None:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-        return loop.run_until_complete(coro)
+        own: asyncio.AbstractEventLoop | None = getattr(_own, "loop", None)
+        if own is None or own.is_closed():
+            own = asyncio.new_event_loop()
+            _own.loop = own
+        return own.run_until_complete(coro)
     import nest_asyncio2
 
     nest_asyncio2.apply(loop)
     return loop.run_until_complete(coro)
+
+
+def _parse_options(parser: Any, line: str) -> Any:
+    """Parse the option line with shell quoting (``-n "blurry, text"`` is one value)."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"options: {exc}") from None
+    return parser.parse_args(words)
+
+
+def _wants_help(line: str) -> bool:
+    try:
+        return any(word in ("-h", "--help") for word in shlex.split(line))
+    except ValueError:
+        return False
 
 
 def _one_line(exc: BaseException) -> str:
@@ -254,7 +282,10 @@ class HappyHorseMagics(Magics):
         """
         if cell is None:
             return self._line(line)
-        args = parse_argstring(self.happyhorse, line)
+        if _wants_help(line):
+            print(self.happyhorse.parser.format_help())
+            return None
+        args = _parse_options(self.happyhorse.parser, line)
         prompt = interpolate(cell.strip(), self.shell.user_ns)
         client = self.client(args.provider)
         request = self.build_request(args, prompt)
@@ -338,7 +369,7 @@ class HappyHorseMagics(Magics):
         except ValueError as exc:
             raise UsageError(f"happyhorse: {exc}") from None
         if not words or words[0] in ("help", "-h", "--help"):
-            print(self.happyhorse.__doc__)
+            print(self.happyhorse.parser.format_help())
             return None
         command, rest = words[0], words[1:]
         handlers: dict[str, Callable[[list[str]], Any]] = {
