@@ -256,7 +256,7 @@ class GenerationRequest:
         """
         if self._reference_count():
             return Mode.R2V
-        if self.image is not None:
+        if _is_present(self.image):
             return Mode.I2V
         return Mode.T2V
 
@@ -412,14 +412,12 @@ class GenerationRequest:
             tokens = ", ".join(f"[Image {n}]" for n in bad)
             if available == 0:
                 allowed = "no [Image N] tokens without reference_images"
+                message = f"{tokens} refers to an image, but this request has none"
             else:
                 allowed = f"[Image 1] to [Image {available}]"
-            errors.append(
-                FieldError(
-                    "prompt", tokens, allowed,
-                    f"{tokens} points past the {available} image(s) given",
-                )
-            )
+                noun = "image" if available == 1 else "images"
+                message = f"{tokens} points past the {available} {noun} given"
+            errors.append(FieldError("prompt", tokens, allowed, message))
         if self.negative_prompt is not None and not isinstance(self.negative_prompt, str):
             errors.append(
                 FieldError(
@@ -439,16 +437,7 @@ class GenerationRequest:
                     "unsupported resolution",
                 )
             )
-        dur = self.duration
-        if not _is_int(dur) or not MIN_DURATION <= int(dur) <= MAX_DURATION:  # type: ignore[call-overload]
-            why = "a whole number of seconds (an int)" if not _is_int(dur) else "out of range"
-            errors.append(
-                FieldError(
-                    "duration", safe_repr(dur), "a whole number of seconds from 3 to 15 (int)",
-                    f"duration must be {why}" if not _is_int(dur) else
-                    f"{dur} s is out of range",
-                )
-            )
+        errors += _check_duration(self.duration)
         ratios = ASPECT_RATIOS[provider] if provider else _RATIOS_9
         if self.aspect_ratio not in ratios:
             where = f" at {provider}" if provider else ""
@@ -649,6 +638,23 @@ class GenerationRequest:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _check_duration(duration: object) -> list[FieldError]:
+    allowed = "a whole number of seconds from 3 to 15 (int)"
+    if not _is_int(duration):
+        kind = type(duration).__name__
+        return [FieldError("duration", safe_repr(duration), allowed,
+                           f"duration must be an int number of seconds, not a {kind}")]
+    seconds = int(duration)  # type: ignore[call-overload]
+    if seconds < MIN_DURATION:
+        return [FieldError("duration", seconds, allowed,
+                           f"{seconds} s is too short: providers reject clips under 3 s "
+                           "(generate 3 s and trim it)")]
+    if seconds > MAX_DURATION:
+        return [FieldError("duration", seconds, allowed,
+                           f"{seconds} s is too long: 15 s is the longest clip")]
+    return []
 
 
 def _provider_error(provider: object) -> FieldError:

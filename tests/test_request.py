@@ -234,6 +234,21 @@ def test_image_tokens_allow_case_and_spacing() -> None:
     assert image_tokens("[Images 1] [Image x]") == []
 
 
+@pytest.mark.parametrize(
+    ("duration", "words"),
+    [(2, "under 3 s"), (16, "15 s is the longest"), (2.5, "not a float"), ("5", "not a str")],
+)
+def test_duration_errors_explain_themselves(duration: object, words: str) -> None:
+    (error,) = GenerationRequest(prompt="p", duration=duration).problems()  # type: ignore[arg-type]
+    assert error.field == "duration" and words in error.message
+    assert error.allowed == "a whole number of seconds from 3 to 15 (int)"
+
+
+def test_image_token_in_text_to_video_says_there_are_no_images() -> None:
+    (error,) = GenerationRequest(prompt="[Image 1] runs").problems()
+    assert "has none" in error.message
+
+
 def test_chinese_prompt_error_says_why_the_limit_is_2500() -> None:
     with pytest.raises(ValidationError) as info:
         GenerationRequest(prompt="马" * 2501).validate()
