@@ -792,6 +792,11 @@ class Sweep:
         return self._plan.axes
 
     @property
+    def layout(self) -> tuple[int | None, int | None, int | None]:
+        """Indices in :attr:`axes` of the row, column and page axes (None when absent)."""
+        return _layout(self._plan.axes)
+
+    @property
     def shape(self) -> tuple[int, int, int]:
         """(rows, columns, pages)."""
         row_ax, col_ax, page_ax = _layout(self._plan.axes)
@@ -1542,6 +1547,7 @@ class SweepResult:
         self.axes = sweep.axes
         self.fixed = sweep.fixed
         self.shape = sweep.shape
+        self.layout = sweep.layout
         self.rows: list[SweepRow] = [self._row(cell) for cell in sweep.cells]
 
     def _row(self, cell: SweepCell) -> SweepRow:

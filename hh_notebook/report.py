@@ -1,0 +1,320 @@
+"""Self-contained HTML reports of a sweep.
+
+>>> result = hh.sweep("a fox at dawn", seed="1-4").run()     # doctest: +SKIP
+>>> export_report(result, "fox-report")                       # doctest: +SKIP
+PosixPath('fox-report/index.html')
+
+The folder holds ``index.html`` (opens from disk, no network: no scripts or fonts from
+elsewhere), ``clips/``, ``posters/``, ``sheets/`` (a contact sheet PNG per clip, a strip of
+frames for print), ``requests/`` (the exact request of every clip as JSON, enough to
+regenerate it) and ``results.csv`` / ``results.json``. The page shows the fixed parameters,
+the grid of clips labelled by axis values, and a table with every parameter, cost, timing,
+rating and note. All user text is escaped.
+
+``single_file=True`` writes one HTML file with clips, posters and sheets embedded as
+``data:`` URLs instead (easy to send, heavy to open): a :class:`ReportSizeWarning` is issued
+above :data:`SINGLE_FILE_WARN_BYTES`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import pathlib
+import shutil
+import time
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sweep import SweepResult, SweepRow
+
+__all__ = ["SINGLE_FILE_WARN_BYTES", "ReportSizeWarning", "export_report"]
+
+#: Single-file reports above this size trigger a :class:`ReportSizeWarning`.
+SINGLE_FILE_WARN_BYTES = 50 * 1024 * 1024
+#: Up to this many clips the page preloads them fully; above, metadata only.
+PRELOAD_ALL_LIMIT = 60
+
+
+class ReportSizeWarning(UserWarning):
+    """A single-file report is large (every clip is embedded in the HTML)."""
+
+
+def export_report(
+    result: SweepResult,
+    path: str | os.PathLike[str],
+    *,
+    single_file: bool = False,
+    title: str | None = None,
+    frames: int = 8,
+) -> pathlib.Path:
+    """Write the report of ``result`` and return the path of its HTML file.
+
+    ``path`` is a folder (created; existing report files in it are replaced), or with
+    ``single_file=True`` the ``.html`` file to write. ``frames`` is the number of frames in
+    each contact sheet.
+    """
+    from . import __version__
+
+    target = pathlib.Path(path)
+    if single_file:
+        out_file = target if target.suffix.lower() in (".html", ".htm") else target / "index.html"
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        assets = _EmbeddedAssets()
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        out_file = target / "index.html"
+        assets = _FolderAssets(target)
+    rows = result.rows
+    media = [_media_for(row, assets, frames) for row in rows]
+    page = _page(result, rows, media, title or f"Sweep {result.sweep_id}", __version__)
+    out_file.write_text(page, encoding="utf-8")
+    if not single_file:
+        result.to_csv(target / "results.csv")
+        result.to_json(target / "results.json")
+    else:
+        size = out_file.stat().st_size
+        if size > SINGLE_FILE_WARN_BYTES:
+            warnings.warn(
+                f"the single-file report {out_file} is {size / 1e6:.0f} MB (every clip is "
+                "embedded); browsers may be slow to open it. The folder form links the clips "
+                "instead.",
+                ReportSizeWarning,
+                stacklevel=2,
+            )
+    return out_file
+
+
+# -------------------------------------------------------------------------------- assets
+
+
+class _FolderAssets:
+    """Files next to index.html, linked by relative URL."""
+
+    def __init__(self, root: pathlib.Path) -> None:
+        self.root = root
+
+    def put(self, kind: str, name: str, data: bytes | Callable[[], bytes], mime: str) -> str:
+        folder = self.root / kind
+        folder.mkdir(exist_ok=True)
+        (folder / name).write_bytes(data() if callable(data) else data)
+        return f"{kind}/{name}"
+
+    def copy(self, kind: str, name: str, source: pathlib.Path, mime: str) -> str:
+        folder = self.root / kind
+        folder.mkdir(exist_ok=True)
+        dest = folder / name
+        if dest.resolve() != source.resolve():
+            shutil.copyfile(source, dest)
+        return f"{kind}/{name}"
+
+
+class _EmbeddedAssets:
+    """Everything inside the HTML as data: URLs."""
+
+    def put(self, kind: str, name: str, data: bytes | Callable[[], bytes], mime: str) -> str:
+        raw = data() if callable(data) else data
+        return f"data:{mime};base64," + base64.b64encode(raw).decode("ascii")
+
+    def copy(self, kind: str, name: str, source: pathlib.Path, mime: str) -> str:
+        return self.put(kind, name, source.read_bytes(), mime)
+
+
+def _media_for(row: SweepRow, assets: Any, frames: int) -> dict[str, str]:
+    from .media import contact_sheet, poster_frame
+
+    stem = f"cell-{row.key}"
+    urls = {
+        "request": assets.put(
+            "requests", f"{stem}.json", _request_json(row).encode("utf-8"), "application/json"
+        )
+    }
+    path = row.video_path
+    if row.status != "succeeded" or path is None or not pathlib.Path(path).is_file():
+        return urls
+    path = pathlib.Path(path)
+    urls["clip"] = assets.copy("clips", f"{stem}.mp4", path, "video/mp4")
+    try:
+        urls["poster"] = assets.put("posters", f"{stem}.jpg", poster_frame(path, 0.0), "image/jpeg")
+        urls["sheet"] = assets.put(
+            "sheets", f"{stem}.png", contact_sheet(path, n=frames), "image/png"
+        )
+    except Exception as exc:  # noqa: BLE001 - a clip whose frames cannot be read keeps its link
+        urls["frames_error"] = str(exc)
+    return urls
+
+
+def _request_json(row: SweepRow) -> str:
+    return json.dumps(
+        {"provider": row.provider, "job_id": row.job_id, "request": row.request.to_dict()},
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+# -------------------------------------------------------------------------------- page
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 16px; color: #1f1f1f; }
+h1 { font-size: 20px; margin: 0 0 6px; }
+.meta, .fixed { color: #555; margin: 4px 0; }
+.fixed span { margin-right: 14px; overflow-wrap: anywhere; }
+.page-title { font-size: 16px; margin: 18px 0 6px; }
+.grid { display: grid; gap: 8px; align-items: start; }
+.head { font-weight: 600; overflow-wrap: anywhere; padding: 2px 4px; }
+.col { text-align: center; align-self: end; }
+.cell { border: 1px solid #ccc; border-radius: 4px; padding: 4px; min-width: 0; }
+.cell video, .cell img { width: 100%; display: block; }
+.cell .status { font-size: 12px; color: #555; overflow-wrap: anywhere; }
+.cell .failed { color: #b00020; }
+.sheet { margin-top: 4px; }
+.note { font-size: 12px; font-style: italic; overflow-wrap: anywhere; }
+table { border-collapse: collapse; margin-top: 18px; font-size: 12px; }
+th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top; }
+td.prompt { max-width: 320px; overflow-wrap: anywhere; }
+details pre { white-space: pre-wrap; max-width: 480px; font-size: 11px; }
+@media print { video { display: none; } .sheet img { width: 100%; } }
+"""
+
+_TABLE_COLUMNS = (
+    "cell", "provider", "model", "mode", "prompt", "negative_prompt", "image",
+    "reference_images", "resolution", "duration", "aspect_ratio", "seed", "prompt_extend",
+    "watermark", "status", "from_cache", "cost", "currency", "elapsed_s", "rating", "note",
+    "error",
+)  # fmt: skip
+
+
+def _e(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return html.escape(str(value), quote=True)
+
+
+def _page(
+    result: SweepResult,
+    rows: list[SweepRow],
+    media: list[dict[str, str]],
+    title: str,
+    version: str,
+) -> str:
+    fixed = "".join(f"<span><b>{_e(k)}</b>: {_e(v)}</span>" for k, v in result.fixed.items())
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    preload = "auto" if len(rows) <= PRELOAD_ALL_LIMIT else "metadata"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+        (
+            f'<div class="meta">hh_notebook {_e(version)} · sweep {_e(result.sweep_id)} · '
+            f"{len(rows)} clips · written {_e(when)}</div>"
+        ),
+        f'<div class="fixed">{fixed}</div>',
+        _axes_line(result),
+    ]
+    parts += _grids(result, rows, media, preload)
+    parts.append(_table(result, rows, media))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _axes_line(result: SweepResult) -> str:
+    roles = ("rows", "columns", "pages")
+    layout = result.layout
+    items = [
+        f"<span><b>{role}</b>: {_e(result.axes[i].name)}</span>"
+        for role, i in zip(roles, layout)
+        if i is not None
+    ]
+    return f'<div class="fixed">{"".join(items)}</div>' if items else ""
+
+
+def _grids(
+    result: SweepResult, rows: list[SweepRow], media: list[dict[str, str]], preload: str
+) -> list[str]:
+    row_ax, col_ax, page_ax = result.layout
+    n_rows, n_cols, n_pages = result.shape
+
+    def labels(index: int | None) -> list[str]:
+        return list(result.axes[index].labels) if index is not None else [""]
+
+    out = []
+    by_position = {(r.page, r.row, r.col): (r, m) for r, m in zip(rows, media)}
+    for page in range(n_pages):
+        if page_ax is not None:
+            out.append(
+                f'<div class="page-title">{_e(result.axes[page_ax].name)}: '
+                f"{_e(labels(page_ax)[page])}</div>"
+            )
+        head_col = "minmax(60px, max-content) " if row_ax is not None else ""
+        out.append(
+            f'<div class="grid" style="grid-template-columns: {head_col}'
+            f'repeat({n_cols}, minmax(160px, 1fr))">'
+        )
+        if col_ax is not None:
+            if row_ax is not None:
+                out.append('<div class="head"></div>')
+            out += [f'<div class="head col">{_e(lab)}</div>' for lab in labels(col_ax)]
+        for r in range(n_rows):
+            if row_ax is not None:
+                out.append(f'<div class="head">{_e(labels(row_ax)[r])}</div>')
+            for c in range(n_cols):
+                found = by_position.get((page, r, c))
+                out.append(_cell_html(*found, preload) if found else '<div class="cell"></div>')
+        out.append("</div>")
+    return out
+
+
+def _cell_html(row: SweepRow, media: dict[str, str], preload: str) -> str:
+    status = row.status + (" · from journal ($0)" if row.from_cache else "")
+    if row.error:
+        status += f" · {row.error}"
+    css = "status failed" if row.status in ("failed", "expired", "unknown") else "status"
+    bits = [f'<div class="cell" id="cell-{_e(row.key)}">']
+    if "clip" in media:
+        poster = f' poster="{_e(media["poster"])}"' if "poster" in media else ""
+        bits.append(
+            f'<video controls muted loop playsinline preload="{preload}"{poster} '
+            f'src="{_e(media["clip"])}"></video>'
+        )
+    bits.append(f'<div class="{css}">{_e(status)}</div>')
+    if row.rating is not None:
+        bits.append(f'<div class="status">rating: {_e(row.rating)}</div>')
+    if row.note:
+        bits.append(f'<div class="note">{_e(row.note)}</div>')
+    if "sheet" in media:
+        bits.append(
+            f'<div class="sheet"><a href="{_e(media["sheet"])}">'
+            f'<img alt="contact sheet of cell {_e(row.key)}" src="{_e(media["sheet"])}"></a></div>'
+        )
+    bits.append("</div>")
+    return "".join(bits)
+
+
+def _table(result: SweepResult, rows: list[SweepRow], media: list[dict[str, str]]) -> str:
+    records = result.to_records()
+    extra = [a.name for a in result.axes if a.name not in _TABLE_COLUMNS]
+    columns = list(_TABLE_COLUMNS[:1]) + extra + list(_TABLE_COLUMNS[1:])
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns) + "<th>request</th>"
+    body = []
+    for record, row, urls in zip(records, rows, media):
+        cells = []
+        for column in columns:
+            css = ' class="prompt"' if column in ("prompt", "negative_prompt") else ""
+            value = record.get(column)
+            if column == "cost" and record.get("from_cache"):
+                value = "0 (journal)"
+            cells.append(f"<td{css}>{_e(value)}</td>")
+        link = f'<a href="{_e(urls["request"])}">json</a>' if "request" in urls else ""
+        cells.append(
+            f"<td>{link}<details><summary>show</summary><pre>{_e(_request_json(row))}</pre>"
+            "</details></td>"
+        )
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
