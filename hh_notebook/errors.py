@@ -39,6 +39,7 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "SubmitUncertain",
+    "UnknownParameter",
     "ValidationError",
 ]
 
@@ -103,6 +104,21 @@ class ValidationError(HHError, ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.errors,))
+
+
+class UnknownParameter(HHError, TypeError):
+    """A request was given a parameter HappyHorse does not have; ``.names`` lists them.
+
+    The message suggests the right name (``ratio`` → ``aspect_ratio``) and
+    explains the one users miss most: there is no audio input.
+    """
+
+    def __init__(self, names: Sequence[str], message: str) -> None:
+        self.names = list(names)
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.names, str(self)))
 
 
 class ConfigError(HHError):

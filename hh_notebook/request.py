@@ -46,6 +46,8 @@ Limits, shared by all providers unless said otherwise:
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
 import hashlib
 import json
 import numbers
@@ -55,7 +57,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Union
 
-from hh_notebook.errors import FieldError, ValidationError
+from hh_notebook.errors import FieldError, UnknownParameter, ValidationError
 from hh_notebook.media import (
     ImageData,
     StoredImage,
@@ -635,6 +637,53 @@ class GenerationRequest:
                      "watermark", "reference_type", "model"):
             parts.append(f"{name}={safe_repr(getattr(self, name))!r}")
         return f"GenerationRequest({', '.join(parts)})"
+
+
+# ---------------------------------------------------------------------- unknown parameters
+
+_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(GenerationRequest))
+# Names people reach for (often another provider's wording) -> the field meant.
+_ALIASES = {
+    "ratio": "aspect_ratio", "aspect": "aspect_ratio", "size": "resolution",
+    "res": "resolution", "length": "duration", "seconds": "duration",
+    "first_frame": "image", "image_url": "image", "input_reference": "image",
+    "images": "reference_images", "references": "reference_images", "refs": "reference_images",
+    "negative": "negative_prompt", "version": "model", "model_version": "model",
+}
+_AUDIO_WORDS = frozenset({"audio", "audio_file", "audio_url", "sound", "music", "voice"})
+
+
+def _unknown_parameter_message(names: list[str]) -> str:
+    lines = []
+    for name in names:
+        if name in _AUDIO_WORDS:
+            lines.append(
+                f"{name!r}: HappyHorse takes no audio input; it generates synchronized audio "
+                "itself. Describe the sound (dialogue, music, ambience) in the prompt instead."
+            )
+            continue
+        guess = _ALIASES.get(name) or next(
+            iter(difflib.get_close_matches(name, sorted(_FIELD_NAMES), n=1)), None
+        )
+        hint = f"; did you mean {guess!r}?" if guess else ""
+        lines.append(f"{name!r} is not a GenerationRequest parameter{hint}")
+    return "\n".join(lines)
+
+
+def _reject_unknown_parameters(init: Any) -> Any:
+    @functools.wraps(init)
+    def __init__(self: GenerationRequest, *args: Any, **kwargs: Any) -> None:
+        unknown = sorted(set(kwargs) - _FIELD_NAMES)
+        if unknown:
+            raise UnknownParameter(unknown, _unknown_parameter_message(unknown))
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+# Wrapped rather than hand-written so the dataclass stays the single list of fields;
+# replace() goes through it too.
+GenerationRequest.__init__ = _reject_unknown_parameters(GenerationRequest.__init__)  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------------- helpers

@@ -24,6 +24,7 @@ from hh_notebook.errors import (
     JobFailed,
     ProviderError,
     RateLimited,
+    UnknownParameter,
     ValidationError,
 )
 from hh_notebook.media import StoredImage
@@ -289,9 +290,18 @@ def test_problems_returns_the_list_without_raising() -> None:
     assert [p.field for p in problems] == ["prompt", "seed"]
 
 
-def test_unknown_constructor_argument_is_a_type_error() -> None:
-    with pytest.raises(TypeError):
-        GenerationRequest(prompt="p", ratio="16:9")  # type: ignore[call-arg]
+def test_unknown_parameter_is_a_type_error_suggesting_the_right_name() -> None:
+    with pytest.raises(TypeError) as info:
+        GenerationRequest(prompt="p", ratio="16:9", sed=3)  # type: ignore[call-arg]
+    assert isinstance(info.value, UnknownParameter) and info.value.names == ["ratio", "sed"]
+    assert "did you mean 'aspect_ratio'?" in str(info.value)
+    assert "did you mean 'seed'?" in str(info.value)
+
+
+def test_an_audio_parameter_explains_that_audio_cannot_be_uploaded() -> None:
+    with pytest.raises(UnknownParameter, match="takes no audio input") as info:
+        GenerationRequest(prompt="p", audio="voice.mp3")  # type: ignore[call-arg]
+    assert "in the prompt" in str(info.value)
 
 
 # ---------------------------------------------------------------------------- replace and repr
