@@ -322,7 +322,8 @@ def _load_array(arr: Any, field: str) -> ImageData:
 
 
 def _load_path(x: str | os.PathLike[str], field: str) -> ImageData:
-    path = pathlib.Path(os.fspath(x)).expanduser()
+    # Absolute, so a journal entry still points at the file from another directory.
+    path = pathlib.Path(os.path.abspath(pathlib.Path(os.fspath(x)).expanduser()))
     shown = os.fspath(x)
     if "://" in shown:
         raise _fail(field, shown, _KINDS_ALLOWED, "only http(s) URLs can be given as URLs")

@@ -548,7 +548,7 @@ class GenerationRequest:
         return {
             "prompt": _json_safe(self.prompt),
             "negative_prompt": _json_safe(self.negative_prompt),
-            "image": None if self.image is None else _describe_image(self.image),
+            "image": _describe_image(self.image) if _is_present(self.image) else None,
             "reference_images": [_describe_image(ref) for ref in refs],
             "resolution": _json_safe(self.resolution),
             "duration": _json_safe(self.duration),

@@ -54,6 +54,13 @@ def test_load_expands_the_home_directory(tmp_path: pathlib.Path,
     assert load_image("~/home.png").path == str(tmp_path / "home.png")
 
 
+def test_relative_paths_are_recorded_as_absolute(tmp_path: pathlib.Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    write_image(tmp_path, "rel.png")
+    monkeypatch.chdir(tmp_path)
+    assert load_image("rel.png").path == str(tmp_path / "rel.png")
+
+
 def test_format_comes_from_content_not_extension(tmp_path: pathlib.Path) -> None:
     liar = write_image(tmp_path, "really-a-webp.jpg", fmt="WEBP")
     assert load_image(liar).mime == "image/webp"
