@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import numbers
 import os
 import pathlib
 import threading
@@ -172,6 +173,10 @@ def safe_repr(value: object, limit: int = 80) -> Any:
     """
     if value is None or isinstance(value, (bool, int, float)):
         return value
+    if isinstance(value, numbers.Integral):  # numpy scalars and the like
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
     if isinstance(value, str):
         return value if len(value) <= limit else value[: limit - 1] + "…"
     if isinstance(value, (bytes, bytearray, memoryview)):

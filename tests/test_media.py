@@ -255,6 +255,7 @@ def test_safe_repr_summarises_big_things() -> None:
     assert safe_repr(np.zeros((2, 3), dtype=np.uint8)) == "<array uint8 (2, 3)>"
     assert safe_repr("x" * 500) == "x" * 79 + "…"
     assert safe_repr(7) == 7 and safe_repr(None) is None
+    assert safe_repr(np.int64(-3)) == -3 and safe_repr(np.float32(1.5)) == 1.5
 
 
 def test_image_data_repr_has_no_bytes() -> None:
