@@ -1,11 +1,152 @@
-"""hh_notebook: HappyHorse video generation in Jupyter."""
+"""hh_notebook: the HappyHorse video model (text, image and reference to video,
+with native synchronized audio) in Jupyter and in plain Python.
+
+Quick start (no key needed: a local sandbox makes synthetic clips)::
+
+    >>> import hh_notebook as hh
+    >>> job = hh.generate("a white horse galloping at sunset, hooves thundering",
+    ...                   duration=5, seed=7)                     # doctest: +SKIP
+    >>> job.status, job.video_path, job.cost                     # doctest: +SKIP
+
+In a notebook::
+
+    %load_ext hh_notebook
+    %%happyhorse -d 5 -s 7
+    a white horse galloping at sunset, hooves thundering
+
+Main names
+    GenerationRequest  every parameter; ``.mode`` (t2v / i2v / r2v), ``.validate()``
+    estimate_cost      price of a request at a provider, before anything is paid
+    Client             one provider connection: ``submit`` / ``generate`` / ``jobs`` / ``resume``
+    generate           the blocking one-liner on the default client
+    sweep              axes (seed, aspect_ratio, prompt_sr, ...) → a grid of clips → a report
+    Playground         an interactive form (ipywidgets)
+    Sandbox            the local server speaking every provider's protocol
+
+Providers: ``"segmind"``, ``"apiframe"``, ``"hiapi"`` and ``"openai"`` (an
+OpenAI-style aggregator serving HappyHorse 1.0). Keys come from
+``SEGMIND_API_KEY``, ``APIFRAME_API_KEY``, ``HIAPI_API_KEY`` and
+``HH_OPENAI_API_KEY``; with none set, the sandbox runs on 127.0.0.1.
+
+Every job is written to a journal (SQLite, under ``HH_DATA_DIR`` or the
+per-user data directory) before it is submitted, so a kernel restart loses
+nothing, and a seeded request already paid for is served from disk.
+"""
+
 from __future__ import annotations
+
+from typing import Any
+
+from .client import Client, default_client, generate
+from .errors import (
+    AuthError,
+    BadRequest,
+    BudgetExceeded,
+    ConfigError,
+    DownloadError,
+    FieldError,
+    HHError,
+    InsufficientCredits,
+    JobExpired,
+    JobFailed,
+    MediaError,
+    MissingDependency,
+    ProviderError,
+    RateLimited,
+    ServerError,
+    SubmitUncertain,
+    UnknownParameter,
+    ValidationError,
+)
+from .jobs import Job, JobEvent
+from .journal import Journal, JobRecord
+from .media import contact_sheet, load_image, poster_frame, probe_clip
+from .pricing import CostEstimate, CostTotal, estimate_cost, sum_costs
+from .providers.base import JobState, Status
+from .request import PROVIDERS, GenerationRequest, Mode
+from .sweep import Sweep, SweepResult, sweep
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "AuthError",
+    "BadRequest",
+    "BudgetExceeded",
+    "Client",
+    "ConfigError",
+    "CostEstimate",
+    "CostTotal",
+    "DownloadError",
+    "FieldError",
+    "GenerationRequest",
+    "HHError",
+    "InsufficientCredits",
+    "Job",
+    "JobEvent",
+    "JobExpired",
+    "JobFailed",
+    "JobRecord",
+    "JobState",
+    "JobWidget",
+    "Journal",
+    "MediaError",
+    "MissingDependency",
+    "Mode",
+    "PROVIDERS",
+    "Playground",
+    "ProviderError",
+    "RateLimited",
+    "Sandbox",
+    "ServerError",
+    "Status",
+    "SubmitUncertain",
+    "Sweep",
+    "SweepGrid",
+    "SweepResult",
+    "UnknownParameter",
+    "ValidationError",
+    "__version__",
+    "contact_sheet",
+    "default_client",
+    "estimate_cost",
+    "generate",
+    "load_image",
+    "load_ipython_extension",
+    "poster_frame",
+    "probe_clip",
+    "show",
+    "sum_costs",
+    "sweep",
+]
 
-def load_ipython_extension(ipython: object) -> None:
+# Names whose modules pull in the widget stack or the sandbox's server: imported
+# on first use so that `import hh_notebook` stays light in plain scripts.
+_LAZY = {
+    "JobWidget": ("hh_notebook.widgets.job", "JobWidget"),
+    "Playground": ("hh_notebook.widgets.playground", "Playground"),
+    "SweepGrid": ("hh_notebook.widgets.grid", "SweepGrid"),
+    "Sandbox": ("hh_notebook.sandbox", "Sandbox"),
+    "show": ("hh_notebook.display", "show"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module_name, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module_name), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hh_notebook' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext hh_notebook``: register the ``%%happyhorse`` / ``%happyhorse`` magics."""
-    from .magics import load_ipython_extension as _l
+    from .magics import load_ipython_extension as _load
 
-    _l(ipython)
+    _load(ipython)
