@@ -913,6 +913,7 @@ class Sweep:
     @property
     def progress(self) -> SweepProgress:
         """Counts for the whole sweep, now."""
+        self._load_previous()
         with self._lock:
             runs = list(self._runs.values())
         counts = {s: 0 for s in CELL_STATUSES}
@@ -939,6 +940,7 @@ class Sweep:
 
     def cell_state(self, key: str) -> dict[str, Any]:
         """A snapshot of one cell's run: status, job id, cost, timings, clip path, error."""
+        self._load_previous()
         with self._lock:
             run = dataclasses.replace(self._runs[key])
         return dataclasses.asdict(run)
