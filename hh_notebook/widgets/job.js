@@ -69,7 +69,7 @@ function render({ model, el }) {
   // What was asked.
   const promptBox = h("div", "hh-prompt");
   const negativeBox = h("div", "hh-negative");
-  const params = h("dl", "hh-params");
+  const params = h("div", "hh-params");
   const warnings = h("ul", "hh-warnings");
 
   // Status + progress.
@@ -159,7 +159,10 @@ function render({ model, el }) {
     const p = model.get("params") || {};
     for (const [key, value] of Object.entries(p)) {
       if (value === null || value === undefined || value === "") continue;
-      params.append(h("dt", null, key), h("dd", null, typeof value === "object" ? JSON.stringify(value) : value));
+      const item = h("span", "hh-param");
+      item.append(h("span", "hh-param-key", key), h("span", "hh-param-value",
+        typeof value === "object" ? JSON.stringify(value) : value));
+      params.append(item);
     }
     warnings.replaceChildren();
     for (const w of model.get("warnings") || []) warnings.append(h("li", null, w));
@@ -182,6 +185,20 @@ function render({ model, el }) {
       text += ` · about ${formatSeconds(left)} left`;
     }
     timing.textContent = model.get("status") === "dry_run" ? "" : text;
+    // Without a provider percentage the bar follows elapsed time against the typical
+    // generation time, moving between kernel updates too.
+    if (ACTIVE.has(status) && model.get("progress_source") === "estimate" && eta !== null && eta !== undefined) {
+      const total = elapsedBase + eta;
+      if (total > 0) setBar(Math.min(0.99, elapsed / total));
+    }
+  }
+
+  function setBar(fraction) {
+    const known = fraction !== null && fraction !== undefined;
+    const pct = known ? Math.max(0, Math.min(100, fraction * 100)) : 0;
+    bar.dataset.progress = known ? pct.toFixed(1) : "";
+    bar.setAttribute("aria-valuenow", known ? pct.toFixed(0) : "");
+    barFill.style.width = `${pct}%`;
   }
 
   function renderStatus() {
@@ -192,14 +209,11 @@ function render({ model, el }) {
     let progress = model.get("progress");
     if (status === "succeeded") progress = 1;
     const known = progress !== null && progress !== undefined;
-    const pct = known ? Math.max(0, Math.min(100, progress * 100)) : 0;
-    bar.dataset.progress = known ? pct.toFixed(1) : "";
+    setBar(known ? progress : null);
     bar.classList.toggle("hh-indeterminate", !known && ACTIVE.has(status));
-    bar.setAttribute("aria-valuenow", known ? pct.toFixed(0) : "");
     const source = model.get("progress_source");
     bar.title = source === "provider" ? "progress reported by the provider"
       : source === "estimate" ? "estimated from the typical generation time" : "";
-    barFill.style.width = `${pct}%`;
     bar.style.display = status === "dry_run" ? "none" : "";
     renderTiming();
 

@@ -183,7 +183,11 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
             # No provider percentage: elapsed time against the remaining typical time.
             progress = min(0.99, elapsed / max(elapsed + eta, 1e-9))
             source = "estimate"
+        # Lifecycle remarks (rate limited, retrying…) matter while the job runs; once it has
+        # ended, only a reason for failure or a cache note is worth the space.
         message = (getattr(event, "message", None) if event is not None else None) or ""
+        if status == "succeeded":
+            message = ""
         if status in ("failed", "expired"):
             message = job.error or message or f"The job {status}."
         elif status == "unknown":

@@ -128,6 +128,10 @@ def jupyter_lab(
         for p in [str(pathlib.Path(sys.prefix) / "share" / "jupyter"), env.get("JUPYTER_PATH", "")]
         if p
     )
+    # No "get notified about Jupyter news?" toast over the notebook.
+    settings = base / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     env["PYTHONUNBUFFERED"] = "1"
     env.update(jupyter_kernel_env)
     bin_dir = pathlib.Path(sys.executable).parent
