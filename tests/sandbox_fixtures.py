@@ -58,3 +58,63 @@ def wait_until(check: Callable[[], Any], timeout: float = 20.0, step: float = 0.
 def client(sb: Sandbox) -> httpx.Client:
     """An HTTP client rooted at the sandbox."""
     return httpx.Client(base_url=sb.base_url, timeout=30.0)
+
+
+class Receiver:
+    """A loopback HTTP server recording POSTed JSON bodies (webhooks, callbacks) and
+    serving fixed files for GETs (image inputs by URL)."""
+
+    def __init__(self, files: dict[str, bytes] | None = None, status: int = 200) -> None:
+        import http.server
+        import json
+        import threading
+
+        self.bodies: list[Any] = []
+        self.got = threading.Condition()
+        self.gets: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                body = json.loads(self.rfile.read(length) or b"null")
+                with outer.got:
+                    outer.bodies.append(body)
+                    outer.got.notify_all()
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:
+                outer.gets.append(self.path)
+                data = (files or {}).get(self.path)
+                self.send_response(200 if data is not None else 404)
+                self.send_header("content-length", str(len(data or b"")))
+                self.end_headers()
+                self.wfile.write(data or b"")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                       daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def wait_for(self, n: int, timeout: float = 30.0) -> list[Any]:
+        """Block (bounded) until ``n`` bodies arrived; return them."""
+        with self.got:
+            assert self.got.wait_for(lambda: len(self.bodies) >= n, timeout), \
+                f"{len(self.bodies)} of {n} notifications within {timeout} s"
+            return list(self.bodies)
+
+    def __enter__(self) -> Receiver:  # noqa: PYI034
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -138,6 +138,10 @@ def job_body(ctx: Ctx, job: Job) -> dict[str, Any]:
     """The job document served by ``GET /v2/jobs/{id}`` and posted to webhooks."""
     ph = ctx.state.phase(job)
     done = ph.state == "succeeded"
+    webhook = job.notify_status
+    if job.notify_url and not is_loopback_url(job.notify_url):
+        # never called: the sandbox does not reach beyond this machine
+        webhook = "FAILED" if ph.state in ("succeeded", "failed") else "PENDING"
     return {
         "id": job.id,
         "status": STATUS[ph.state],
@@ -147,7 +151,7 @@ def job_body(ctx: Ctx, job: Job) -> dict[str, Any]:
         if done else None,
         "error": ph.error if ph.state == "failed" else None,
         "creditCost": job.cost if ph.state != "failed" else 0,
-        "webhookStatus": job.notify_status,
+        "webhookStatus": webhook,
         "createdAt": iso(job.created),
         "completedAt": iso(ph.finished),
     }
@@ -173,7 +177,3 @@ def fault_answer(ctx: Ctx, status: int, reset_after_s: float) -> Response:
     return error(status, "Service temporarily unavailable" if status >= 500 else f"Error {status}",
                  "SERVER_ERROR" if status >= 500 else "ERROR")
 
-
-def can_deliver(url: str) -> bool:
-    """Webhooks go to loopback URLs only (the sandbox never reaches the network)."""
-    return is_loopback_url(url)

@@ -280,12 +280,10 @@ def render_clip(spec: ClipSpec, path: str) -> dict[str, object]:
 
     y0, u0, v0 = _rgb_to_yuv420(first)
     ys, us, vs = _rgb_to_yuv420(still)
-    planes_first = np.concatenate([y0.ravel(), u0.ravel(), v0.ravel()])
+    planes_first = np.concatenate([y0.ravel(), u0.ravel(), v0.ravel()]).reshape(-1, width)
     planes_still = np.concatenate([ys.ravel(), us.ravel(), vs.ravel()]).reshape(-1, width)
-    del planes_first
 
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".mp4", dir=target.parent)
     os.close(fd)
     n_frames = FPS * spec.duration
@@ -304,7 +302,7 @@ def render_clip(spec: ClipSpec, path: str) -> dict[str, object]:
             astream.codec_context.thread_count = 1
             for i in range(n_frames):
                 if i == 0:
-                    buf = np.concatenate([y0.ravel(), u0.ravel(), v0.ravel()]).reshape(-1, width)
+                    buf = planes_first
                 else:
                     buf = planes_still.copy()
                     x = int((i / n_frames) * (width - bar_w))
@@ -328,9 +326,13 @@ def render_clip(spec: ClipSpec, path: str) -> dict[str, object]:
                     out.mux(packet)
             for packet in astream.encode(None):
                 out.mux(packet)
+        # the poster first, so that an existing .mp4 always has its .png beside it
+        poster = Path(tmp).with_suffix(".png")
+        first.save(poster, format="PNG")
+        os.replace(poster, target.with_suffix(".png"))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        Path(tmp).with_suffix(".png").unlink(missing_ok=True)
         raise
-    first.save(target.with_suffix(".png"), format="PNG", optimize=False)
     return {"width": width, "height": height, "frames": n_frames, "bytes": target.stat().st_size}

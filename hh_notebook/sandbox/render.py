@@ -49,8 +49,9 @@ class ClipStore:
         self._pool.submit(_warm)
 
     def close(self) -> None:
-        """Stop the encoder threads (queued encodes are dropped, running ones finish)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the encoder threads without waiting (queued encodes are dropped; a running
+        one finishes in the background, or fails if its folder was removed)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def path_for(self, key: str) -> Path:
         """Where the clip with this cache key lives."""
@@ -73,7 +74,7 @@ class ClipStore:
             if waiting is not None:
                 waiting.append(done)
                 return
-            if path.exists() and path.with_suffix(".png").exists():
+            if path.exists():
                 cached = True
             else:
                 cached = False

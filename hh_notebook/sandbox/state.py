@@ -58,6 +58,7 @@ class Job:
     notify_url: str | None = None
     notify_status: str | None = None  # None | PENDING | DELIVERED | FAILED
     notify_attempts: int = 0
+    notify_next: float = 0.0  # sandbox-clock time of the next delivery attempt
     clip_ready_at: float | None = None
     clip_error: str | None = None
 
