@@ -183,7 +183,7 @@ details pre { white-space: pre-wrap; max-width: 480px; font-size: 11px; }
 _TABLE_COLUMNS = (
     "cell", "provider", "model", "mode", "prompt", "negative_prompt", "image",
     "reference_images", "resolution", "duration", "aspect_ratio", "seed", "prompt_extend",
-    "watermark", "status", "from_cache", "cost", "currency", "elapsed_s", "rating", "note",
+    "watermark", "status", "from_cache", "cost", "elapsed_s", "rating", "note",
     "error",
 )  # fmt: skip
 
@@ -194,6 +194,26 @@ def _e(value: Any) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     return html.escape(str(value), quote=True)
+
+
+def _cost_text(record: dict[str, Any]) -> str:
+    if record.get("from_cache"):
+        return "$0 (journal)"
+    cost = record.get("cost")
+    if cost is None:
+        return ""
+    currency = record.get("currency") or "USD"
+    return f"${cost:,.2f}" if currency == "USD" else f"{cost:,.0f} {currency}"
+
+
+def _total_text(result: SweepResult) -> str:
+    totals: dict[str, float] = {}
+    for record in result.to_records():
+        if record.get("cost") is not None and not record.get("from_cache"):
+            currency = record.get("currency") or "USD"
+            totals[currency] = totals.get(currency, 0.0) + float(record["cost"])
+    parts = [f"${v:,.2f}" if c == "USD" else f"{v:,.0f} {c}" for c, v in totals.items()]
+    return " + ".join(parts) or "$0.00"
 
 
 def _page(
@@ -213,7 +233,7 @@ def _page(
         f"<h1>{_e(title)}</h1>",
         (
             f'<div class="meta">hh_notebook {_e(version)} · sweep {_e(result.sweep_id)} · '
-            f"{len(rows)} clips · written {_e(when)}</div>"
+            f"{len(rows)} clips · spent {_e(_total_text(result))} · written {_e(when)}</div>"
         ),
         f'<div class="fixed">{fixed}</div>',
         _axes_line(result),
@@ -308,8 +328,8 @@ def _table(result: SweepResult, rows: list[SweepRow], media: list[dict[str, str]
         for column in columns:
             css = ' class="prompt"' if column in ("prompt", "negative_prompt") else ""
             value = record.get(column)
-            if column == "cost" and record.get("from_cache"):
-                value = "0 (journal)"
+            if column == "cost":
+                value = _cost_text(record)
             cells.append(f"<td{css}>{_e(value)}</td>")
         link = f'<a href="{_e(urls["request"])}">json</a>' if "request" in urls else ""
         cells.append(
