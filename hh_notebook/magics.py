@@ -15,7 +15,8 @@ Blocking or not
     Notebook 7, VS Code and Colab allow stdin. Headless runs also show a static HTML view
     instead of a widget (nobody is watching it live, and a widget's state would be stored in
     the file): the poster frame and a ``<video>`` pointing at the clip, so exported HTML plays.
-    Outside a kernel (terminal IPython) the magic blocks and prints a text progress line.
+    ``HH_DISPLAY=widget|static`` overrides that choice. Outside a kernel (terminal IPython)
+    the magic blocks and prints a text progress line.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "interpolate",
     "is_headless",
     "load_ipython_extension",
+    "view_kind",
 ]
 
 MAX_REFS = 9
@@ -103,6 +105,22 @@ def is_headless() -> bool:
     if kernel is None:
         return False
     return not bool(getattr(kernel, "_allow_stdin", True))
+
+
+def view_kind(env: Mapping[str, str] | None = None) -> str:
+    """How a job is shown: ``"widget"`` (interactive kernel), ``"static"`` (headless kernel:
+    HTML only, no widget state in the file) or ``"text"`` (no kernel: a progress line).
+
+    ``HH_DISPLAY=widget`` or ``HH_DISPLAY=static`` overrides the choice inside a kernel (e.g.
+    live widgets under Voilà, which executes without stdin).
+    """
+    env = os.environ if env is None else env
+    if not in_kernel():
+        return "text"
+    forced = env.get("HH_DISPLAY", "").strip().lower()
+    if forced in ("widget", "static"):
+        return forced
+    return "static" if is_headless() else "widget"
 
 
 def blocking_wanted(wait_flag: bool, env: Mapping[str, str] | None = None) -> bool:
@@ -340,8 +358,9 @@ class HappyHorseMagics(Magics):
         return None
 
     def _make_view(self, client: Any, request: Any, model: str, estimate: Any) -> Any:
-        """A live widget in an interactive kernel, a static view headless, a text line outside."""
-        if in_kernel() and not is_headless():
+        """A live widget, a static HTML view or a text line: see :func:`view_kind`."""
+        kind = view_kind()
+        if kind == "widget":
             from .widgets.job import JobWidget
 
             widget = JobWidget(
@@ -350,7 +369,7 @@ class HappyHorseMagics(Magics):
             )  # fmt: skip
             widget.set_status("submitting")
             return widget.show()
-        if in_kernel():
+        if kind == "static":
             view = StaticJobView(
                 request=request,
                 provider=client.provider,
@@ -425,7 +444,7 @@ class HappyHorseMagics(Magics):
         self._show_job(client, job)
 
     def _show_job(self, client: Any, job: Any) -> None:
-        if in_kernel() and not is_headless():
+        if view_kind() == "widget":
             from .widgets.job import JobWidget
 
             JobWidget(job, client=client).show()
