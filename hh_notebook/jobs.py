@@ -765,7 +765,7 @@ class Lifecycle:
                                               f"{cap}-byte cap", retryable=False)
                     out = await asyncio.to_thread(_open_part, part, append)
                     try:
-                        async for chunk in answer.aiter_bytes(1 << 16):
+                        async for chunk in answer.aiter_bytes():
                             written += len(chunk)
                             if written > cap:
                                 raise _DownloadFailed(f"the clip exceeds the {cap}-byte cap",
