@@ -142,11 +142,10 @@ class SandboxApp:
         entry: dict[str, Any] = {"time": started, "method": req.method, "path": req.path,
                                  "query": _redacted_query(req.query_string), "status": None,
                                  "provider": provider, "endpoint": endpoint}
-        try:
-            await self._serve(req, scope, receive, send, provider, endpoint, handler, groups,
-                              entry)
-        finally:
-            self.state.record(entry)
+        # Logged now and completed in place (status, job id...) before the answer is
+        # sent, so a client that got an answer always finds its entry.
+        self.state.record(entry)
+        await self._serve(req, scope, receive, send, provider, endpoint, handler, groups, entry)
 
     async def _serve(self, req: Request, scope: Scope, receive: Receive, send: Send,
                      provider: str | None, endpoint: str | None, handler: Handler | None,
@@ -195,12 +194,15 @@ class SandboxApp:
         if isinstance(answer, Reset):
             await drop_connection(send, receive)
         elif isinstance(answer, FileAnswer):
-            status, was_cut = await send_file(send, answer, req.headers.get("range"),
-                                              cut.after_bytes if cut else None, head)
-            entry["status"] = status
-            if was_cut:
+            if cut is not None:
                 entry["cut"] = True
+            _, was_cut = await send_file(send, answer, req.headers.get("range"),
+                                              cut.after_bytes if cut else None, head,
+                                              on_status=lambda s: entry.__setitem__("status", s))
+            if was_cut:
                 await drop_connection(send, receive)
+            else:
+                entry.pop("cut", None)
         else:
             entry["status"] = answer.status
             await send_response(send, answer, head)

@@ -163,9 +163,11 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | None | str:
 
 
 async def send_file(send: Send, answer: FileAnswer, range_header: str | None,
-                    cut_after: int | None, head_only: bool = False) -> tuple[int, bool]:
+                    cut_after: int | None, head_only: bool = False,
+                    on_status: Callable[[int], None] | None = None) -> tuple[int, bool]:
     """Stream a file with Range support. Returns (status, cut): ``cut`` means the
-    body stopped after ``cut_after`` bytes and the caller must drop the connection."""
+    body stopped after ``cut_after`` bytes and the caller must drop the connection.
+    ``on_status`` hears the status before anything is sent."""
     size = os.path.getsize(answer.path)
     extra = {"accept-ranges": "bytes"}
     if answer.etag:
@@ -173,6 +175,8 @@ async def send_file(send: Send, answer: FileAnswer, range_header: str | None,
     rng = parse_range(range_header, size)
     if rng == "unsatisfiable":
         extra["content-range"] = f"bytes */{size}"
+        if on_status:
+            on_status(416)
         await send_response(send, Response(416, b"", "text/plain", extra))
         return 416, False
     if isinstance(rng, tuple):
@@ -182,6 +186,8 @@ async def send_file(send: Send, answer: FileAnswer, range_header: str | None,
     else:
         start, end, status = 0, size - 1, 200
     length = end - start + 1
+    if on_status:
+        on_status(status)
     await send({"type": "http.response.start", "status": status,
                 "headers": _header_list(answer.content_type, length, extra)})
     if head_only:

@@ -32,6 +32,7 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         self.loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
         await self._app.startup(self._origin)
         await super().startup(sockets=sockets)
         self.ready.set()
@@ -39,6 +40,25 @@ class _Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await super().shutdown(sockets=sockets)
         await self._app.shutdown()
+
+    async def main_loop(self) -> None:
+        """uvicorn's once-a-tick loop, but woken at once by request_exit()."""
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 10) % 864000  # one tick per second refreshes the Date header
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            except asyncio.TimeoutError:
+                pass
+
+    def request_exit(self) -> None:
+        """Ask the server to stop (from any thread)."""
+        self.should_exit = True
+        if self.loop is not None and not self.loop.is_closed():
+            try:
+                self.loop.call_soon_threadsafe(self._wake.set)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
 
     def install_signal_handlers(self) -> None:
         """Signals belong to the owner of the process, not to a background thread."""
@@ -138,7 +158,7 @@ class Sandbox:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving and (if the cache is the sandbox's own) delete the clips."""
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.request_exit()
         if self._thread is not None:
             self._thread.join(timeout)
         if self._sock is not None:
