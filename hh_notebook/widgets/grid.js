@@ -73,9 +73,9 @@ function render({ model, el }) {
   // ---------------------------------------------------------------- transport
   const transport = h("div", "hh-grid-transport");
   const playBtn = h("button", "hh-grid-play", "▶ Play all");
-  const backBtn = h("button", "hh-grid-step-back", "⏮");
+  const backBtn = h("button", "hh-grid-step-back", "◂ frame");
   backBtn.title = "One frame back (all)";
-  const fwdBtn = h("button", "hh-grid-step-fwd", "⏭");
+  const fwdBtn = h("button", "hh-grid-step-fwd", "frame ▸");
   fwdBtn.title = "One frame forward (all)";
   const scrub = h("input", "hh-grid-scrub");
   scrub.type = "range";
@@ -143,7 +143,7 @@ function render({ model, el }) {
     bar.append(barFill);
     const media = h("div", "hh-grid-media");
     const tools = h("div", "hh-grid-tools");
-    const muteBtn = h("button", "hh-grid-mute", "🔇");
+    const muteBtn = h("button", "hh-grid-mute", "♪ off");
     muteBtn.title = "Mute / unmute this clip";
     const soloBtn = h("button", "hh-grid-solo", "S");
     soloBtn.title = "Solo: hear only this clip";
@@ -381,7 +381,7 @@ function render({ model, el }) {
   function setMuted(pane, muted) {
     pane.muted = muted;
     if (pane.video) pane.video.muted = muted;
-    pane.muteBtn.textContent = muted ? "🔇" : "🔊";
+    pane.muteBtn.textContent = muted ? "♪ off" : "♪ on";
     pane.node.classList.toggle("hh-audible", !muted);
     pane.soloBtn.classList.toggle("hh-on", soloId === pane.id);
   }

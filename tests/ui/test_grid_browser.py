@@ -1,0 +1,122 @@
+"""The comparison grid in a real JupyterLab + Chromium: a 3 × 4 sweep on the sandbox (started
+inside the kernel), labels, every clip playing, the shared transport, a rating that survives a
+kernel restart."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import (
+    JupyterLab,
+    cell_output_text,
+    run_all_cells,
+    save_screenshot,
+    wait_cells_done,
+    wait_for_js,
+    wait_kernel_idle,
+    write_notebook,
+)
+
+pytestmark = pytest.mark.browser
+
+CELLS = [
+    (
+        "import hh_notebook as hh\n"
+        "sw = hh.sweep('a red fox <b>trots</b> through fresh snow, paws crunching',\n"
+        "              seed='1-3', aspect='16:9,9:16,1:1,4:3', duration=3, concurrency=12)\n"
+        "grid = sw.show()"
+    ),
+    "result = await sw.run_async(budget=20)\nprint('sweep done', result)",
+    "rows = sw.result().rows\nprint('rating', rows[0].rating, 'note', rows[0].note)",
+]
+
+ALL_PLAYABLE = """() => {
+  const vs = [...document.querySelectorAll('.hh-grid video.hh-grid-video')];
+  return vs.length === 12 && vs.every(v => v.readyState >= 2 && v.videoWidth > 0);
+}"""
+
+#: currentTime of every grid video, sampled twice after pressing the shared play button.
+PLAY_ALL = """async () => {
+  const vs = [...document.querySelectorAll('.hh-grid video.hh-grid-video')];
+  const before = vs.map(v => v.currentTime);
+  document.querySelector('.hh-grid .hh-grid-play').click();
+  const start = performance.now();
+  while (performance.now() - start < 10000) {
+    if (vs.every((v, i) => v.currentTime > before[i] + 0.3)) break;
+    await new Promise(r => setTimeout(r, 50));
+  }
+  return {before, after: vs.map(v => v.currentTime), paused: vs.map(v => v.paused),
+          frames: vs.map(v => v.getVideoPlaybackQuality().totalVideoFrames),
+          srcs: vs.map(v => v.currentSrc.slice(0, 5))};
+}"""
+
+
+def _labels(page) -> dict:
+    return page.evaluate(
+        "() => ({cols: [...document.querySelectorAll('.hh-grid-colhead')].map(e => e.textContent),"
+        " rows: [...document.querySelectorAll('.hh-grid-rowhead')].map(e => e.textContent),"
+        " fixed: document.querySelector('.hh-grid-fixed').innerText})"
+    )
+
+
+def test_sweep_grid_plays_together_and_keeps_ratings(jupyter_lab: JupyterLab, page) -> None:
+    page.set_viewport_size({"width": 1500, "height": 2400})
+    write_notebook(jupyter_lab.root, "grid.ipynb", CELLS)
+    jupyter_lab.open(page, "grid.ipynb")
+    run_all_cells(page)
+    wait_for_js(page, "document.querySelectorAll('.hh-grid-pane').length === 12", timeout=60)
+    labels = _labels(page)
+    assert labels["cols"] == ["16:9", "9:16", "1:1", "4:3"]
+    assert labels["rows"] == ["1", "2", "3"]
+    assert "duration" in labels["fixed"] and "fresh snow" in labels["fixed"]
+    assert "<b>trots</b>" in labels["fixed"]  # user text shown as text
+    wait_cells_done(page, count=3, timeout=150)
+    assert "sweep done" in cell_output_text(page, 1)
+    wait_for_js(page, ALL_PLAYABLE, timeout=60)
+
+    played = page.evaluate(PLAY_ALL)
+    assert all(a > b + 0.3 for a, b in zip(played["after"], played["before"])), played
+    assert not any(played["paused"]), played
+    assert all(f > 0 for f in played["frames"]), played
+    assert set(played["srcs"]) == {"blob:"}, played
+    save_screenshot(page, "grid_playing", "test_grid_browser")
+
+    # Rate the first clip 4 of 5 with a note; the kernel writes it to the journal.
+    pane = page.locator(".hh-grid-pane[data-cell-id='0:0-0']")
+    note = pane.locator(".hh-grid-note")
+    note.fill("sharp <i>tail</i>")
+    note.press("Enter")
+    pane.locator(".hh-grid-rate[data-value='4']").click()
+    wait_for_js(
+        page,
+        "document.querySelectorAll(\".hh-grid-pane[data-cell-id='0:0-0'] .hh-grid-rate.hh-on\")"
+        ".length === 4",
+        timeout=30,
+    )
+
+    # Restart the kernel and run everything again: the rating comes back from the journal.
+    sessions = jupyter_lab.api("/api/sessions")
+    kernel_id = next(s["kernel"]["id"] for s in sessions if s["path"].endswith("grid.ipynb"))
+    jupyter_lab.api(f"/api/kernels/{kernel_id}/restart", method="POST")
+    wait_kernel_idle(page)
+    # Mark the old view: only a grid rendered by the new kernel counts below.
+    page.evaluate("() => document.querySelectorAll('.hh-grid').forEach(g => g.dataset.old = '1')")
+    run_all_cells(page)
+    wait_for_js(
+        page,
+        "[...document.querySelectorAll('.jp-OutputArea-output')]"
+        ".some(o => o.innerText.includes('rating 4 note sharp <i>tail</i>'))",
+        timeout=120,
+    )
+    wait_for_js(
+        page,
+        "document.querySelectorAll(\".hh-grid:not([data-old]) .hh-grid-pane[data-cell-id='0:0-0']"
+        " .hh-grid-rate.hh-on\").length === 4",
+        timeout=30,
+    )
+    note_value = page.evaluate(
+        "() => document.querySelector(\".hh-grid:not([data-old]) .hh-grid-pane[data-cell-id='0:0-0']"
+        " .hh-grid-note\").value"
+    )
+    assert note_value == "sharp <i>tail</i>"
+    save_screenshot(page, "grid_after_restart", "test_grid_browser")
