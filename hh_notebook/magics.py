@@ -197,15 +197,14 @@ class HappyHorseMagics(Magics):
     # ------------------------------------------------------------------ plumbing
 
     def client(self, provider: str | None = None) -> Any:
-        """The client for ``provider`` (None: the default choice), created once per session."""
-        if provider not in self._clients:
-            from .client import Client
+        """The client for ``provider`` (None: the default choice), created once per session.
+        A provider without a key is served by the local sandbox when that is the default."""
+        from .widgets.playground import client_for
 
-            try:
-                self._clients[provider] = Client(provider=provider)
-            except HHError as exc:
-                raise UsageError(f"provider: {_one_line(exc)}") from None
-        return self._clients[provider]
+        try:
+            return client_for(provider, self._clients)
+        except HHError as exc:
+            raise UsageError(f"provider: {_one_line(exc)}") from None
 
     def _image_arg(self, value: str | None, field: str) -> Any:
         """``--image``/``--ref``: a notebook variable's value if ``value`` names one, else the
@@ -269,6 +268,15 @@ class HappyHorseMagics(Magics):
     @argument("--wait", action="store_true", help="block until the clip is on disk")
     @argument("--dry-run", action="store_true", help="validate, show mode and cost, spend nothing")
     @argument("--force", action="store_true", help="pay again even if this exact clip was paid")
+    @argument(
+        "--sweep",
+        action="append",
+        metavar="NAME=VALUES",
+        help="sweep a parameter (repeatable): seed=1-4, aspect=16:9,9:16 → a comparison grid",
+    )
+    @argument("--budget", type=float, help="sweep: refuse to start above this cost")
+    @argument("--confirm", action="store_true", help="sweep: run even above the budget")
+    @argument("--concurrency", type=int, help="sweep: jobs in flight at once per provider")
     @line_cell_magic
     def happyhorse(self, line: str, cell: str | None = None) -> Any:
         """Generate a HappyHorse video clip (with audio) from the cell's text.
@@ -297,6 +305,10 @@ class HappyHorseMagics(Magics):
             %happyhorse show ID     the widget of one job (id or a unique prefix)
             %happyhorse config      provider, which keys are set (never shown), base URLs, data dir
             %happyhorse cost        spent this session and in total
+
+        Sweeps: ``--sweep NAME=VALUES`` (repeatable) runs the cell over a grid of parameters
+        and shows a comparison grid; ``--budget`` refuses to start above a cost unless
+        ``--confirm``; ``-o`` binds the sweep (its result with ``--wait``).
         """
         if cell is None:
             return self._line(line)
@@ -307,6 +319,8 @@ class HappyHorseMagics(Magics):
         prompt = interpolate(cell.strip(), self.shell.user_ns)
         client = self.client(args.provider)
         request = self.build_request(args, prompt)
+        if args.sweep:
+            return self._sweep(args, client, request)
         try:
             request.validate(client.provider)
         except ValidationError as exc:
@@ -315,6 +329,36 @@ class HappyHorseMagics(Magics):
         if args.dry_run:
             return self._dry_run(args, client, request, estimate)
         return self._run(args, client, request, estimate)
+
+    def _sweep(self, args: Any, client: Any, request: Any) -> Any:
+        """``--sweep``: hand the request and the axes to :mod:`hh_notebook.sweep`."""
+        from .errors import BudgetExceeded
+        from .sweep import sweep_from_magic_args
+
+        try:
+            sweep = sweep_from_magic_args(
+                request, args.sweep, client=client, budget=args.budget,
+                concurrency=args.concurrency,
+            )  # fmt: skip
+        except (HHError, TypeError, ValueError) as exc:
+            raise UsageError(f"sweep: {_one_line(exc)}") from None
+        if args.output:
+            self.shell.user_ns[args.output] = sweep
+        if args.dry_run:
+            print(f"happyhorse: sweep of {sweep.shape}; nothing was submitted.")
+            return sweep
+        if view_kind() != "text":
+            sweep.show()
+        try:
+            if blocking_wanted(args.wait):
+                result = sweep.run(confirm=args.confirm, force=args.force)
+                if args.output:
+                    self.shell.user_ns[args.output] = result
+            else:
+                sweep.start(confirm=args.confirm)
+        except BudgetExceeded as exc:
+            raise UsageError(f"budget: {_one_line(exc)}") from None
+        return None
 
     def _dry_run(self, args: Any, client: Any, request: Any, estimate: Any) -> None:
         from .request import default_model
@@ -419,14 +463,19 @@ class HappyHorseMagics(Magics):
         return JobTable(self._records()[:limit])
 
     def _resume(self, rest: list[str]) -> None:
-        client = self.client()
-        records = client.journal.jobs(unfinished=True)
+        records = self.client().journal.jobs(unfinished=True)
         if not records:
             print("happyhorse: no unfinished jobs in the journal.")
             return
+        blocking = blocking_wanted(False)
         for record in records:
-            job = run_sync(client.resume(record.id))
-            self._show_job(client, job)
+            client = self.client(record.provider)
+            try:
+                job = run_sync(client.resume(record.id))
+            except HHError as exc:
+                print(f"happyhorse: job {record.id[:8]} not resumed: {_one_line(exc)}")
+                continue
+            self._show_job(client, job, blocking=blocking)
 
     def _find(self, client: Any, prefix: str) -> str:
         ids = [r.id for r in client.journal.jobs() if r.id.startswith(prefix)]
@@ -443,13 +492,21 @@ class HappyHorseMagics(Magics):
         job = client.job(self._find(client, rest[0]))
         self._show_job(client, job)
 
-    def _show_job(self, client: Any, job: Any) -> None:
-        if view_kind() == "widget":
+    def _show_job(self, client: Any, job: Any, *, blocking: bool = False) -> None:
+        kind = view_kind()
+        if kind == "widget":
             from .widgets.job import JobWidget
 
-            JobWidget(job, client=client).show()
+            view: Any = JobWidget(job, client=client).show()
+        elif kind == "text" and blocking and not job.done:
+            view = _TextView(job.request, job.provider, job.model, None)
+            view.bind(job)
         else:
-            StaticJobView(job).show()
+            view = StaticJobView(job).show()
+        if blocking and not job.done:
+            run_sync(job.wait())
+            if isinstance(view, StaticJobView):
+                view.refresh()
 
     def _config(self, rest: list[str]) -> Any:
         from .display import ConfigView
@@ -515,11 +572,10 @@ class _TextView:
 
     def __init__(self, request: Any, provider: str, model: str, estimate: Any) -> None:
         self.progress = TextProgress()
-        self.progress.update(
-            "submitting",
-            message=f"{request.mode.label} on {provider} "
-            f"(HappyHorse {model}), estimated {estimate}",
-        )
+        what = f"{request.mode.label} on {provider} (HappyHorse {model})"
+        if estimate is not None:
+            what += f", estimated {estimate}"
+        self.progress.update("submitting", message=what)
         self._unsubscribe: Callable[[], None] | None = None
 
     def set_status(self, status: str, message: str = "") -> None:

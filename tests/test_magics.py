@@ -315,3 +315,45 @@ def test_blocking_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(magics, "in_kernel", lambda: False)
     monkeypatch.setattr(magics, "is_headless", lambda: False)
     assert blocking_wanted(False, {})
+
+
+def test_resume_with_nothing_unfinished_says_so(ip: InteractiveShell) -> None:
+    with capture_output() as out:
+        ip.run_line_magic("happyhorse", "resume")
+    assert "no unfinished jobs" in out.stdout
+
+
+def test_resume_finishes_a_job_left_unfinished(ip: InteractiveShell) -> None:
+    from hh_notebook.magics import run_sync
+
+    magics_obj = ip.magics_manager.registry["HappyHorseMagics"]
+    client = magics_obj.client()
+    # Submitted, then the session "ended" before the job was followed to its end.
+    job = run_sync(client.submit(GenerationRequest(prompt="an unfinished horse", duration=3)))
+    client.cancel(job.id)
+    assert [r.id for r in client.journal.jobs(unfinished=True)] == [job.id]
+    with capture_output():
+        ip.run_line_magic("happyhorse", "resume")
+    assert client.journal.jobs(unfinished=True) == []
+    assert client.journal.get(job.id).status == "succeeded"
+
+
+def test_sweep_runs_a_grid_through_the_sweep_module(ip: InteractiveShell, sandbox: Any) -> None:
+    before = len(submits(sandbox))
+    with capture_output():
+        ip.run_cell_magic("happyhorse", "-d 3 --sweep seed=1-2 --wait -o clip", "a swept horse")
+    result = ip.user_ns["clip"]
+    assert len(submits(sandbox)) - before == 2
+    assert type(result).__name__ == "SweepResult"
+
+
+def test_sweep_with_a_bad_axis_is_a_usage_error(ip: InteractiveShell) -> None:
+    with pytest.raises(UsageError, match="sweep"):
+        ip.run_cell_magic("happyhorse", "--sweep colour=red --wait", "a horse")
+
+
+def test_sweep_over_budget_is_refused_before_submitting(ip: InteractiveShell, sandbox: Any) -> None:
+    before = len(submits(sandbox))
+    with pytest.raises(UsageError, match="budget"):
+        ip.run_cell_magic("happyhorse", "-d 3 --sweep seed=50-53 --budget 0.5 --wait", "a horse")
+    assert len(submits(sandbox)) == before
