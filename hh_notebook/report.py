@@ -168,14 +168,15 @@ h1 { font-size: 20px; margin: 0 0 6px; }
 .head { font-weight: 600; overflow-wrap: anywhere; padding: 2px 4px; }
 .col { text-align: center; align-self: end; }
 .cell { border: 1px solid #ccc; border-radius: 4px; padding: 4px; min-width: 0; }
-.cell video, .cell img { width: 100%; display: block; }
+.cell video { width: 100%; max-height: 360px; display: block; background: #000; }
+.cell img { width: 100%; display: block; }
 .cell .status { font-size: 12px; color: #555; overflow-wrap: anywhere; }
 .cell .failed { color: #b00020; }
 .sheet { margin-top: 4px; }
 .note { font-size: 12px; font-style: italic; overflow-wrap: anywhere; }
 table { border-collapse: collapse; margin-top: 18px; font-size: 12px; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top; }
-td.prompt { max-width: 320px; overflow-wrap: anywhere; }
+td.prompt { min-width: 180px; max-width: 320px; overflow-wrap: anywhere; }
 details pre { white-space: pre-wrap; max-width: 480px; font-size: 11px; }
 @media print { video { display: none; } .sheet img { width: 100%; } }
 """
@@ -321,6 +322,8 @@ def _table(result: SweepResult, rows: list[SweepRow], media: list[dict[str, str]
     records = result.to_records()
     extra = [a.name for a in result.axes if a.name not in _TABLE_COLUMNS]
     columns = list(_TABLE_COLUMNS[:1]) + extra + list(_TABLE_COLUMNS[1:])
+    # Columns empty in every row (no image, no error...) only add noise.
+    columns = [c for c in columns if any(r.get(c) not in (None, "") for r in records)]
     head = "".join(f"<th>{_e(c)}</th>" for c in columns) + "<th>request</th>"
     body = []
     for record, row, urls in zip(records, rows, media):
