@@ -112,8 +112,9 @@ class Job:
     the lifecycle; :meth:`subscribe` gets a :class:`JobEvent` at every change,
     :meth:`wait` waits for the end.
 
-    ``cost`` is the :class:`~hh_notebook.pricing.CostEstimate` (0 for a clip
-    served from the journal: ``from_cache`` is then True).
+    ``cost`` is the :class:`~hh_notebook.pricing.CostEstimate` (0.0 for a clip
+    served from the journal: ``from_cache`` is then True); ``charged`` is what
+    the provider reports having billed, where it reports it (Apiframe).
     """
 
     def __init__(
@@ -149,6 +150,8 @@ class Job:
         self.submitted_at: float | None = None
         self.finished_at: float | None = None
         self.from_cache = from_cache
+        #: What the provider reports having charged (Apiframe's ``creditCost``), if it does.
+        self.charged: float | None = None
         self.tags: dict[str, Any] = dict(tags or {})
         self.message: str | None = None
         self._subscribers: list[Callable[[JobEvent], None]] = []
@@ -487,7 +490,7 @@ class Lifecycle:
         if state.expires_at is not None:
             job.expires_at = state.expires_at
         if state.cost is not None:
-            job.cost = state.cost
+            job.charged = state.cost
         return before != (job.status, job.progress, job.raw_status)
 
     # -- submit ---------------------------------------------------------------

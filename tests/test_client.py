@@ -1,0 +1,209 @@
+"""The Client facade against the sandbox: blocking use, cache hits, validation, secrecy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from lifecycle_fixtures import CANARY, log_for, make_client, run
+from test_validation_table import BAD_REQUESTS
+
+import hh_notebook.client as client_module
+from hh_notebook.client import Client
+from hh_notebook.errors import AuthError, HHError, JobFailed, SubmitUncertain, ValidationError
+from hh_notebook.providers import Status
+from hh_notebook.request import PROVIDERS, GenerationRequest
+
+
+def test_generate_blocks_outside_an_event_loop(sandbox, tmp_path) -> None:
+    client = make_client(sandbox, "segmind", tmp_path)
+    job = client.generate("A white horse on a beach", duration=4, seed=11)
+    assert job.status is Status.SUCCEEDED
+    assert job.video_path.is_file()
+    assert job.request.duration == 4
+    assert job.provider_job_id
+    assert str(job.cost) == "$0.56"
+    client.close()
+
+
+def test_generate_works_inside_a_running_event_loop(sandbox, tmp_path) -> None:
+    client = make_client(sandbox, "hiapi", tmp_path)
+
+    async def notebook_cell():
+        # What a Jupyter cell does: a blocking call while the kernel's loop runs.
+        return client.generate("A kite over dunes")
+
+    job = asyncio.run(notebook_cell())
+    assert job.status is Status.SUCCEEDED and job.video_path.is_file()
+
+
+def test_generate_accepts_a_request_and_overrides(sandbox, tmp_path) -> None:
+    client = make_client(sandbox, "apiframe", tmp_path)
+    job = client.generate(GenerationRequest(prompt="A red fox", duration=6), duration=3)
+    assert job.request.duration == 3
+    assert job.cost.amount == 72  # 3 s x 24 credits at 720p
+
+
+def test_unknown_parameter_is_a_type_error(sandbox, tmp_path) -> None:
+    client = make_client(sandbox, "segmind", tmp_path)
+    sandbox_log_before = len(sandbox.request_log())
+    with pytest.raises(TypeError):
+        client.generate("x", frames=12)
+    assert len(sandbox.request_log()) == sandbox_log_before
+
+
+def test_seeded_repeat_is_served_from_the_journal(fresh_sandbox, tmp_path) -> None:
+    client = make_client(fresh_sandbox, "segmind", tmp_path)
+    first = client.generate("A horse in the rain", seed=42)
+    again = client.generate("A horse in the rain", seed=42)
+    assert again.from_cache and again.cost == 0
+    assert again.video_path == first.video_path
+    assert again.status is Status.SUCCEEDED
+    assert len(log_for(fresh_sandbox, "submit")) == 1
+    forced = client.generate("A horse in the rain", seed=42, force=True)
+    assert not forced.from_cache and forced.video_path != first.video_path
+    other_seed = client.generate("A horse in the rain", seed=43)
+    assert not other_seed.from_cache
+    assert len(log_for(fresh_sandbox, "submit")) == 3
+
+
+def test_unseeded_repeat_is_paid_again(fresh_sandbox, tmp_path) -> None:
+    client = make_client(fresh_sandbox, "hiapi", tmp_path)
+    client.generate("A horse in the rain")
+    assert not client.generate("A horse in the rain").from_cache
+    assert len(log_for(fresh_sandbox, "submit")) == 2
+
+
+def test_cache_needs_the_clip_to_still_exist(fresh_sandbox, tmp_path) -> None:
+    client = make_client(fresh_sandbox, "segmind", tmp_path)
+    first = client.generate("A horse in the rain", seed=5)
+    first.video_path.unlink()
+    assert not client.generate("A horse in the rain", seed=5).from_cache
+
+
+def test_cache_is_per_provider(fresh_sandbox, tmp_path) -> None:
+    make_client(fresh_sandbox, "segmind", tmp_path).generate("A horse", seed=5)
+    job = make_client(fresh_sandbox, "hiapi", tmp_path).generate("A horse", seed=5)
+    assert not job.from_cache
+
+
+# Cases about the provider name itself ("sandbox" is not one) cannot build a Client.
+CLIENT_CASES = [c for c in BAD_REQUESTS if c[1] in (None, *PROVIDERS)]
+
+
+def test_the_client_replays_most_of_the_table() -> None:
+    assert len(CLIENT_CASES) >= 40
+
+
+@pytest.mark.parametrize(("case", "provider", "kwargs", "expected"), CLIENT_CASES,
+                         ids=[c[0] for c in CLIENT_CASES])
+def test_bad_requests_never_reach_the_network(sandbox, tmp_path, case, provider, kwargs,
+                                              expected) -> None:
+    client = make_client(sandbox, provider or "segmind", tmp_path)
+    before = len(sandbox.request_log())
+    with pytest.raises(ValidationError) as info:
+        run(client.submit(GenerationRequest(**kwargs)))
+    assert set(expected) <= set(info.value.fields) | {f.split("[")[0] for f in info.value.fields}
+    assert len(sandbox.request_log()) == before
+    assert client.jobs() == []  # nothing recorded either
+
+
+def test_jobs_lists_the_journal_newest_first(sandbox, tmp_path) -> None:
+    client = make_client(sandbox, "openai", tmp_path)
+    a = client.generate("first")
+    b = client.generate("second")
+    assert [r.id for r in client.jobs()] == [b.id, a.id]
+    assert client.job(a.id).video_path == a.video_path
+    assert client.jobs()[0].prompt == "second"
+
+
+def test_tags_are_stored_and_searchable(sandbox, tmp_path) -> None:
+    client = make_client(sandbox, "segmind", tmp_path)
+    job = client.generate("tagged", tags={"sweep": "s1", "cell": "r0c1"})
+    [record] = client.journal.find_by_tag("sweep", "s1")
+    assert record.id == job.id and record.tags == {"sweep": "s1", "cell": "r0c1"}
+
+
+def test_time_scale_comes_from_the_sandbox_unless_given(sandbox, tmp_path) -> None:
+    assert make_client(sandbox, "segmind", tmp_path).time_scale == sandbox.time_scale
+    client = Client(provider="segmind", api_key="k", base_url=sandbox.base_url,
+                    data_dir=tmp_path, time_scale=0.5)
+    assert client.time_scale == 0.5
+    assert client.is_sandbox
+
+
+def test_resume_of_a_finished_job_does_nothing(sandbox, tmp_path) -> None:
+    client = make_client(sandbox, "segmind", tmp_path)
+    job = client.generate("done already")
+    before = len(sandbox.request_log())
+    fresh = make_client(sandbox, "segmind", tmp_path)
+    again = run(fresh.resume(job.id))
+    assert again.status is Status.SUCCEEDED and not again.tracking
+    assert len(sandbox.request_log()) == before
+
+
+def test_resume_with_another_provider_is_refused(sandbox, tmp_path) -> None:
+    client = make_client(sandbox, "segmind", tmp_path)
+    job = run(client.submit(GenerationRequest(prompt="x")))
+    client.cancel(job.id)
+    other = make_client(sandbox, "hiapi", tmp_path)
+    with pytest.raises(HHError, match="segmind"):
+        run(other.resume(job.id))
+
+
+def test_module_level_generate_uses_the_environment(sandbox, tmp_path, monkeypatch) -> None:
+    for name in ("SEGMIND_API_KEY", "APIFRAME_API_KEY", "HIAPI_API_KEY", "HH_OPENAI_API_KEY",
+                 "HH_PROVIDER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HIAPI_API_KEY", "hi-key")
+    monkeypatch.setenv("HH_HIAPI_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("HH_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(client_module, "_default", None)
+    job = client_module.generate("one line", duration=3)
+    assert job.provider == "hiapi" and job.status is Status.SUCCEEDED
+    assert client_module.default_client() is client_module.default_client()
+    assert Path(job.video_path).parent == tmp_path / "clips"
+
+
+# -- the key never shows ---------------------------------------------------------------
+
+def _everything_the_user_can_see(client: Client, jobs, errors) -> str:
+    texts = [repr(client), repr(client._lifecycle), repr(client._key), str(client._key)]
+    for job in jobs:
+        texts += [repr(job), str(job.error), repr(job.request)]
+        texts += [repr(client.journal.get(job.id))]
+    for exc in errors:
+        texts += [str(exc), repr(exc), repr(exc.args)]
+    return "\n".join(texts)
+
+
+def test_canary_key_appears_nowhere(fresh_sandbox, tmp_path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = make_client(fresh_sandbox, "segmind", tmp_path)
+    errors: list[BaseException] = []
+    jobs = [client.generate("all good")]
+    fresh_sandbox.add_fault({"provider": "segmind", "kind": "fail_job"})
+    with pytest.raises(JobFailed) as failed:
+        client.generate("will fail")
+    errors.append(failed.value)
+    jobs.append(failed.value.job)
+    fresh_sandbox.add_fault({"provider": "segmind", "endpoint": "submit", "kind": "status",
+                             "status": 502})
+    with pytest.raises(SubmitUncertain) as uncertain:
+        client.generate("uncertain")
+    errors.append(uncertain.value)
+    jobs.append(uncertain.value.job)
+    fresh_sandbox.set_keys("segmind", ["some-other-key"])
+    with pytest.raises(AuthError) as denied:
+        client.generate("denied")
+    errors.append(denied.value)
+    client.close()
+
+    seen = _everything_the_user_can_see(client, jobs, errors) + caplog.text
+    assert CANARY not in seen
+    assert "DEBUG" in caplog.text or caplog.records  # logging did happen
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), path
