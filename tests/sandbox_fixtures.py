@@ -1,11 +1,9 @@
-"""Helpers for the sandbox tests: inputs built on the fly and bounded waits."""
+"""Helpers for the sandbox tests: inputs built on the fly, a loopback receiver, bounded waits."""
 
 from __future__ import annotations
 
 import base64
 import io
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -40,19 +38,6 @@ def finish(sb: Sandbox, provider_seconds: float = 400.0) -> None:
     move the sandbox clock past the longest generation time."""
     assert sb.wait_encoded(timeout=60), "clips still encoding after 60 s"
     sb.advance(provider_seconds)
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 20.0, step: float = 0.02) -> Any:
-    """Call ``check`` until it returns something truthy; bounded in time and count."""
-    deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / step) + 1):
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            break
-        time.sleep(step)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def client(sb: Sandbox) -> httpx.Client:

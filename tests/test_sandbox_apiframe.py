@@ -13,7 +13,6 @@ from tests.sandbox_fixtures import (
     data_url,
     finish,
     png_bytes,
-    wait_until,
 )
 
 H = AUTH["apiframe"]
@@ -128,9 +127,8 @@ def test_webhook_is_posted_once_to_a_loopback_url(fresh_sandbox: Sandbox) -> Non
         (body,) = hook.wait_for(1)
         assert body["id"] == jid and body["status"] == "COMPLETED"
         assert body["result"]["videoUrl"].endswith(f"/files/apiframe/{jid}.mp4")
-        # the sandbox records the delivery once the receiver has answered
-        wait_until(lambda: c.get(f"/v2/jobs/{jid}", headers=H).json()["webhookStatus"]
-                   == "DELIVERED")
+        assert fresh_sandbox.wait_callbacks(30)  # recorded once the receiver has answered
+        assert c.get(f"/v2/jobs/{jid}", headers=H).json()["webhookStatus"] == "DELIVERED"
     outgoing = [e for e in fresh_sandbox.request_log() if e["endpoint"] == "callback"]
     assert len(outgoing) == 1 and outgoing[0]["status"] == 200
 

@@ -152,7 +152,11 @@ def test_callback_retried_when_receiver_fails(fresh_sandbox: Sandbox) -> None:
         submit(c, {**T2V, "callback": {"url": hook.url + "/cb"}})
         finish(fresh_sandbox)
         bodies = hook.wait_for(3)
+        assert fresh_sandbox.wait_callbacks(30)
+    assert len(bodies) == 3  # three attempts, then the sandbox gives up
     assert len({b["data"]["taskId"] for b in bodies}) == 1  # same task: deduplicate by taskId
+    calls = [e for e in fresh_sandbox.request_log() if e["endpoint"] == "callback"]
+    assert [e["status"] for e in calls] == [500, 500, 500]
 
 
 def test_low_balance_is_402(fresh_sandbox: Sandbox) -> None:

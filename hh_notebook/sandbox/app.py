@@ -361,12 +361,15 @@ class SandboxApp:
             entry["error"] = type(exc).__name__
             delivered = False
         self.state.record(entry)
-        if delivered:
-            job.notify_status = "DELIVERED"
-        elif job.notify_attempts >= 3:
-            job.notify_status = "FAILED"
-        else:  # retry after 30 provider seconds (scaled), within 0.05-1 s of real time
-            job.notify_next = self.state.now() + min(1.0, max(0.05, 30 * self.state.time_scale))
+        with self.state.changed:
+            if delivered:
+                job.notify_status = "DELIVERED"
+            elif job.notify_attempts >= 3:
+                job.notify_status = "FAILED"
+            else:  # retry after 30 provider seconds (scaled), within 0.05-1 s of real time
+                job.notify_next = self.state.now() + min(1.0, max(0.05,
+                                                                  30 * self.state.time_scale))
+            self.state.changed.notify_all()
 
 
 async def _files_placeholder(ctx: Ctx) -> Answer:  # routed specially in _serve

@@ -61,10 +61,7 @@ def frame_size(resolution: str, aspect_ratio: str | None, image_size: tuple[int,
     else:
         rw, rh = RATIOS.get(aspect_ratio or "16:9", (16, 9))
         ratio = rw / rh
-    if ratio >= 1:
-        width, height = short * ratio, short
-    else:
-        width, height = short, short / ratio
+    width, height = (short * ratio, float(short)) if ratio >= 1 else (float(short), short / ratio)
     return round(width / 2) * 2, round(height / 2) * 2
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 
 from .app import SandboxApp
+from .common import is_loopback_url
 from .faults import PROVIDERS
 from .render import ClipStore
 from .state import SandboxState
@@ -239,9 +240,21 @@ class Sandbox:
 
     def wait_encoded(self, timeout: float = 60.0) -> bool:
         """Block until no clip is being encoded; False on timeout."""
-        with self._state.clips_changed:
-            return self._state.clips_changed.wait_for(lambda: self._store.pending() == 0,
+        with self._state.changed:
+            return self._state.changed.wait_for(lambda: self._store.pending() == 0,
                                                       timeout)
+
+    def wait_callbacks(self, timeout: float = 60.0) -> bool:
+        """Block until every HiAPI callback / Apiframe webhook to a loopback URL has been
+        delivered or given up (3 attempts); False on timeout."""
+
+        def settled() -> bool:
+            return not any(j.notify_status == "PENDING" and j.notify_url
+                           and is_loopback_url(j.notify_url)
+                           for j in list(self._state.jobs.values()))
+
+        with self._state.changed:
+            return self._state.changed.wait_for(settled, timeout)
 
     @property
     def encodes(self) -> int:

@@ -122,7 +122,7 @@ class SandboxState:
         self.balance: dict[str, float] = dict(DEFAULT_BALANCE)
         self.faults = FaultBook()
         self.log: collections.deque[dict[str, Any]] = collections.deque(maxlen=LOG_LIMIT)
-        self.clips_changed = threading.Condition()
+        self.changed = threading.Condition()  # a clip or a notification finished
         self.listeners: list[Callable[[], None]] = []  # told when a clip is done
 
     # clock ---------------------------------------------------------------
@@ -207,12 +207,12 @@ class SandboxState:
 
     def clip_done(self, job: Job, error: str | None) -> None:
         """Called when the job's clip is encoded (or failed to be)."""
-        with self.clips_changed:
+        with self.changed:
             if error is None:
                 job.clip_ready_at = self.now()
             else:
                 job.clip_error = error
-            self.clips_changed.notify_all()
+            self.changed.notify_all()
         for listener in list(self.listeners):
             listener()
 
