@@ -139,12 +139,17 @@ def test_other_accounts_task_is_404(sandbox: Sandbox) -> None:
 
 def test_callback_posted_once_on_terminal_state(fresh_sandbox: Sandbox) -> None:
     with Receiver() as hook, client(fresh_sandbox) as c:
-        tid = submit(c, {**T2V, "callback": {"url": hook.url + "/cb", "when": "final"}}
+        url = hook.url + "/cb?token=cb-secret-123"
+        tid = submit(c, {**T2V, "callback": {"url": url, "when": "final"}}
                      ).json()["data"]["taskId"]
         finish(fresh_sandbox)
         (body,) = hook.wait_for(1)
+        assert fresh_sandbox.wait_callbacks(30)
     assert body["code"] == 200 and body["data"]["taskId"] == tid
     assert body["data"]["status"] == "success" and body["data"]["output"]
+    (entry,) = [e for e in fresh_sandbox.request_log() if e["endpoint"] == "callback"]
+    assert entry["path"] == hook.url + "/cb" and entry["query"] == {"token": "[redacted]"}
+    assert entry["status"] == 200 and entry["job_id"] == tid
 
 
 def test_callback_retried_when_receiver_fails(fresh_sandbox: Sandbox) -> None:

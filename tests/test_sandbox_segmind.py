@@ -205,3 +205,12 @@ def test_image_as_bare_base64_is_accepted(sandbox: Sandbox) -> None:
     with client(sandbox) as c:
         r = submit(c, {**BODY, "image": base64.b64encode(png_bytes()).decode()})
     assert r.status_code == 200
+
+
+def test_image_over_10_mb_by_loopback_url_is_refused(sandbox: Sandbox) -> None:
+    from tests.sandbox_fixtures import Receiver
+
+    big = png_bytes() + b"\0" * (10 * 1024 * 1024)
+    with Receiver(files={"/big.png": big}) as srv, client(sandbox) as c:
+        r = submit(c, {**BODY, "image": srv.url + "/big.png"})
+    assert r.status_code == 400 and "10 MB" in r.json()["error"]

@@ -10,7 +10,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
@@ -348,8 +348,11 @@ class SandboxApp:
         else:
             payload = apiframe.job_body(ctx, job)
             payload["webhookStatus"] = "DELIVERED"
-        entry: dict[str, Any] = {"time": time.time(), "method": "POST", "path": job.notify_url,
-                                 "query": {}, "status": None, "provider": job.provider,
+        url = urlsplit(job.notify_url)
+        entry: dict[str, Any] = {"time": time.time(), "method": "POST",
+                                 "path": f"{url.scheme}://{url.netloc}{url.path}",
+                                 "query": _redacted_query(url.query), "status": None,
+                                 "provider": job.provider,
                                  "endpoint": "callback", "job_id": job.id, "outgoing": True}
         job.notify_attempts += 1
         try:

@@ -21,6 +21,7 @@ from .render import ClipStore
 from .state import Job, SandboxState, key_owner, price
 
 SEED_MAX = 2147483647
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f]")
 
 
@@ -145,15 +146,11 @@ async def resolve_image(ctx: Ctx, value: Any, name: str, problems: list[str]) ->
             return None
         if not is_loopback_url(text):
             return ImageInput(None, host)
-        try:
-            resp = await ctx.http.get(text, timeout=10.0)
-        except httpx.HTTPError as exc:
-            problems.append(f"{name} could not be downloaded ({type(exc).__name__})")
+        fetched = await _fetch_capped(ctx, text)
+        if isinstance(fetched, str):
+            problems.append(f"{name} could not be downloaded ({fetched})")
             return None
-        if resp.status_code != 200:
-            problems.append(f"{name} could not be downloaded (HTTP {resp.status_code})")
-            return None
-        data = resp.content
+        data = fetched
     else:
         decoded = decode_inline_image(text)
         if decoded is None:
@@ -165,6 +162,24 @@ async def resolve_image(ctx: Ctx, value: Any, name: str, problems: list[str]) ->
         problems.append(f"{name}: {problem}")
         return None
     return ImageInput(data, None)
+
+
+async def _fetch_capped(ctx: Ctx, url: str) -> bytes | str:
+    """GET a loopback URL, reading at most one byte past the 10 MB image limit.
+    Returns the bytes, or a short reason."""
+    limit = MAX_IMAGE_BYTES + 1
+    try:
+        async with ctx.http.stream("GET", url, timeout=10.0) as resp:
+            if resp.status_code != 200:
+                return f"HTTP {resp.status_code}"
+            data = bytearray()
+            async for chunk in resp.aiter_bytes():
+                data += chunk
+                if len(data) >= limit:
+                    break
+            return bytes(data[:limit])
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
 
 
 def new_id(kind: str) -> str:

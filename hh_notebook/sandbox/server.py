@@ -7,6 +7,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,8 @@ class Sandbox:
         self._own_cache = cache_dir is None
         self.cache_dir = Path(cache_dir) if cache_dir else Path(
             tempfile.mkdtemp(prefix="hh-sandbox-clips-"))
+        if self._own_cache:  # removed at exit even if stop() is never called
+            weakref.finalize(self, shutil.rmtree, str(self.cache_dir), True)
         self._store = ClipStore(self.cache_dir, encode_workers)
         self._app = SandboxApp(self._state, self._store)
         self._server: _Server | None = None
