@@ -60,7 +60,6 @@ ROUTES: list[tuple[re.Pattern[str], str, str, dict[str, Handler]]] = [
     (re.compile(r"/files/(segmind|apiframe|hiapi|openai)/([A-Za-z0-9_-]+)\.(mp4|png)"), "*",
      "download", {}),
 ]
-PARAM_NAMES = {"segmind": ("id",), "apiframe": ("id",), "hiapi": ("id",), "openai": ("id",)}
 FAULT_ANSWER = {"segmind": segmind.fault_answer, "apiframe": apiframe.fault_answer,
                 "hiapi": hiapi.fault_answer, "openai": openai_style.fault_answer}
 
@@ -68,6 +67,8 @@ FAULT_ANSWER = {"segmind": segmind.fault_answer, "apiframe": apiframe.fault_answ
 def _params(provider: str, endpoint: str, groups: tuple[str, ...]) -> dict[str, str]:
     if provider == "segmind" and endpoint == "submit":
         return {"slug": groups[0]}
+    if len(groups) == 3:  # /files/{provider}/{id}.{ext}
+        return {"provider": groups[0], "id": groups[1], "ext": groups[2]}
     return {"id": groups[0]} if groups else {}
 
 
@@ -177,10 +178,7 @@ class SandboxApp:
             await send_response(send, _method_not_allowed(provider, req.method, req.path))
             return
         ctx = self._ctx(req, _params(provider, endpoint, groups), fired)
-        if endpoint == "download" and provider and groups and len(groups) == 3:
-            answer: Answer = self._file(ctx, groups)
-        else:
-            answer = await handler(ctx)
+        answer = await handler(ctx)
         if ctx.job_id:
             entry["job_id"] = ctx.job_id
         if "reset_after" in kinds:
@@ -220,16 +218,16 @@ class SandboxApp:
                 continue
             groups = m.groups()
             if provider == "*":  # /files/{provider}/{id}.{ext}
-                if req.method not in ("GET", "HEAD"):
-                    return groups[0], endpoint, None, groups
-                return groups[0], endpoint, _files_placeholder, groups
+                allowed = req.method in ("GET", "HEAD")
+                return groups[0], endpoint, self._file if allowed else None, groups
             if provider == "hiapi" and endpoint == "submit" and req.method == "GET":
                 endpoint = "list"
             return provider, endpoint, methods.get(req.method), groups
         return None, None, None, ()
 
-    def _file(self, ctx: Ctx, groups: tuple[str, ...]) -> Answer:
-        provider, job_id, ext = groups
+    async def _file(self, ctx: Ctx) -> Answer:
+        """``/files/{provider}/{id}.mp4|png``: a finished job's output while it lives."""
+        provider, job_id, ext = ctx.params["provider"], ctx.params["id"], ctx.params["ext"]
         ctx.job_id = job_id
         job = self.state.jobs.get(job_id)
         not_found = json_response(404, {"error": "file not found"})
@@ -374,6 +372,3 @@ class SandboxApp:
                                                                   30 * self.state.time_scale))
             self.state.changed.notify_all()
 
-
-async def _files_placeholder(ctx: Ctx) -> Answer:  # routed specially in _serve
-    raise AssertionError("files are served by SandboxApp._file")

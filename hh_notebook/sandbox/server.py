@@ -123,7 +123,7 @@ class Sandbox:
         self.port = sock.getsockname()[1]
         self._sock = sock
         config = uvicorn.Config(self._app, host=self.host, port=self.port, lifespan="off",
-                                log_level="warning", access_log=False, http="httptools",
+                                log_level="warning", access_log=False, http="auto",
                                 loop="asyncio", timeout_keep_alive=30)
         server = _Server(config, self._app, self.base_url)
         self._server = server
