@@ -211,3 +211,27 @@ def test_stop_is_prompt_with_a_connection_open() -> None:
     c.close()
     assert elapsed < 10  # bounded: stop() never hangs on idle connections
     assert os.path.exists(sb.cache_dir) is False
+
+
+SUBMIT_PATHS = {"segmind": "/v2/happyhorse-1.1", "openai": "/v1/video/generations",
+                "apiframe": "/v2/videos/generate", "hiapi": "/v1/tasks"}
+
+
+@pytest.mark.parametrize("provider", list(SUBMIT_PATHS))
+@pytest.mark.parametrize("raw", [
+    b"", b"{", b"[]", b"null", b'"text"', b"123", b"\xff\xfe",
+    b'{"model": {"a": 1}}', b'{"model": ["x"], "input": []}', b'{"prompt": {"a": 1}}',
+    b'{"model": "happyhorse-1.0-r2v", "prompt": "x", "metadata": {"input": {"media": [1]}}}',
+    b'{"model": "happyhorse-1.1/reference-to-video", "input": {"image_urls": 7}}',
+    b'{"model": "happyhorse-1.1", "happyhorse11Params": {"images": "x"}, "prompt": "p"}',
+    b'{"prompt": "p", "reference_images": "abc", "image": null}',
+    b'{"prompt": "p", "image": 42}',
+])
+def test_malformed_submits_get_a_4xx_or_business_error_never_500(
+        sandbox: Sandbox, provider: str, raw: bytes) -> None:
+    with client(sandbox) as c:
+        r = c.post(SUBMIT_PATHS[provider], content=raw,
+                   headers={**AUTH[provider], "content-type": "application/json"})
+    assert r.status_code < 500
+    if r.status_code == 200 and provider == "openai":
+        assert "error" in r.json() or r.json()["status"] == "QUEUED"

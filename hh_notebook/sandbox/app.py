@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,7 @@ from .render import ClipStore
 from .state import Job, SandboxState
 
 VERSION = "1"
+log = logging.getLogger("hh_notebook.sandbox")
 Handler = Callable[[Ctx], Awaitable[Answer]]
 _SEGMENT = r"([^/]+)"
 REDACT = re.compile(r"(key|token|secret|auth|signature|password)", re.IGNORECASE)
@@ -178,7 +180,11 @@ class SandboxApp:
             await send_response(send, _method_not_allowed(provider, req.method, req.path))
             return
         ctx = self._ctx(req, _params(provider, endpoint, groups), fired)
-        answer = await handler(ctx)
+        try:
+            answer = await handler(ctx)
+        except Exception:  # a sandbox bug must still answer in the provider's shape
+            log.exception("sandbox handler failed on %s %s", req.method, req.path)
+            answer = FAULT_ANSWER[provider](ctx, 500, 0.0)
         if ctx.job_id:
             entry["job_id"] = ctx.job_id
         if "reset_after" in kinds:

@@ -94,7 +94,7 @@ async def submit(ctx: Ctx) -> Answer:
 async def _check(ctx: Ctx, body: dict[str, Any]) -> tuple[JobParams, str | None]:
     problems: list[str] = []
     model = body.get("model")
-    if model not in MODELS:
+    if not isinstance(model, str) or model not in MODELS:
         raise Invalid([f"model must be one of {', '.join(MODELS)} (got {model!r})"])
     mode = MODELS[model]
     inp = body.get("input")

@@ -70,7 +70,7 @@ async def submit(ctx: Ctx) -> Answer:
         return error(400, "Request body must be a JSON object", "invalid_request_error",
                      "invalid_json")
     model = body.get("model")
-    if model not in MODELS:
+    if not isinstance(model, str) or model not in MODELS:
         return error(200, f"Unknown model {model!r}; use one of {', '.join(MODELS)}",
                      "invalid_request_error", "model_not_found")
     try:
