@@ -235,3 +235,11 @@ def test_malformed_submits_get_a_4xx_or_business_error_never_500(
     assert r.status_code < 500
     if r.status_code == 200 and provider == "openai":
         assert "error" in r.json() or r.json()["status"] == "QUEUED"
+
+
+def test_cli_port_in_use_is_a_clear_error(sandbox: Sandbox) -> None:
+    proc = subprocess.run([sys.executable, "-m", "hh_notebook.sandbox", "--port",
+                           str(sandbox.port)], check=False, cwd=ROOT, capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 2 and "cannot listen" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -49,7 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        sandbox.start()
+        try:
+            sandbox.start()
+        except OSError as exc:
+            print(f"sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return 2
         print(f"sandbox listening on {sandbox.base_url}", flush=True)
         stop.wait()
     finally:
