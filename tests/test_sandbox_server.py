@@ -79,8 +79,8 @@ def test_cli_main_is_callable_for_the_happyhorse_command() -> None:
     from hh_notebook.sandbox.__main__ import build_parser, main
 
     assert callable(main)
-    args = build_parser().parse_args(["--port", "9", "--time-scale", "0.5"])
-    assert args.port == 9 and args.time_scale == 0.5
+    args = build_parser().parse_args(["--port", "9", "--time-scale", "0.5", "--encoders", "2"])
+    assert args.port == 9 and args.time_scale == 0.5 and args.encoders == 2
 
 
 def test_sandbox_binds_loopback_only() -> None:

@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache-dir", default=None,
                         help="keep clips here (default: a temporary folder)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sandbox's own draws")
+    parser.add_argument("--encoders", type=int, default=None,
+                        help="clip encoder threads (default: one per spare core)")
     return parser
 
 
@@ -38,7 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         faults = load_fault_file(args.faults) if args.faults else None
         sandbox = Sandbox(time_scale=args.time_scale, port=args.port, faults=faults,
-                          seed=args.seed, host=args.host, cache_dir=args.cache_dir)
+                          seed=args.seed, host=args.host, cache_dir=args.cache_dir,
+                          encode_workers=args.encoders)
     except (OSError, TypeError, ValueError) as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
