@@ -22,7 +22,6 @@ from .asgi import (
     FileAnswer,
     Receive,
     Request,
-    Reset,
     Response,
     Scope,
     Send,
@@ -148,9 +147,9 @@ class SandboxApp:
         # Logged now and completed in place (status, job id...) before the answer is
         # sent, so a client that got an answer always finds its entry.
         self.state.record(entry)
-        await self._serve(req, scope, receive, send, provider, endpoint, handler, groups, entry)
+        await self._serve(req, receive, send, provider, endpoint, handler, groups, entry)
 
-    async def _serve(self, req: Request, scope: Scope, receive: Receive, send: Send,
+    async def _serve(self, req: Request, receive: Receive, send: Send,
                      provider: str | None, endpoint: str | None, handler: Handler | None,
                      groups: tuple[str, ...], entry: dict[str, Any]) -> None:
         if provider is None or endpoint is None:
@@ -195,9 +194,7 @@ class SandboxApp:
     async def _send_answer(self, req: Request, receive: Receive, send: Send, answer: Answer,
                            cut: FaultRule | None, entry: dict[str, Any]) -> None:
         head = req.method == "HEAD"
-        if isinstance(answer, Reset):
-            await drop_connection(send, receive)
-        elif isinstance(answer, FileAnswer):
+        if isinstance(answer, FileAnswer):
             if cut is not None:
                 entry["cut"] = True
             _, was_cut = await send_file(send, answer, req.headers.get("range"),

@@ -86,12 +86,7 @@ class FileAnswer:
     etag: str | None = None
 
 
-@dataclass
-class Reset:
-    """Drop the connection without answering."""
-
-
-Answer = Response | FileAnswer | Reset
+Answer = Response | FileAnswer
 
 
 async def read_request(scope: Scope, receive: Receive) -> Request:
