@@ -91,7 +91,11 @@ def start_sandbox(cpu: int) -> tuple[subprocess.Popen[str], int, str]:
     return proc, int(line.rsplit(":", 1)[1]), cache
 
 
-async def run_polls(port: int, jobs: int, seconds: float, connections: int) -> dict[str, float]:
+async def run_polls(port: int, jobs: int, seconds: float, connections: int,
+                    encoding: bool = False) -> dict[str, float]:
+    """Submit ``jobs`` jobs, then poll their status for ``seconds``. With ``encoding``,
+    every job gets its own seed, so the sandbox encodes clips (on the same core) while
+    it answers the polls."""
     admin = await Conn.open(port)
     for provider in KEYS:
         await admin.request("POST", "/_sandbox/balance", {"content-type": "application/json"},
@@ -100,13 +104,15 @@ async def run_polls(port: int, jobs: int, seconds: float, connections: int) -> d
     for i in range(jobs):
         provider = list(SUBMITS)[i % 4]
         path, body = SUBMITS[provider]
+        if encoding:
+            body = json.loads(json.dumps(body).replace('"seed": 1', f'"seed": {1000 + i}'))
         name, value = KEYS[provider]
         headers = {name: value, "content-type": "application/json"}
         status, raw = await admin.request("POST", path, headers, json.dumps(body).encode())
         assert status in (200, 202), (status, raw)
         targets.append((poll_path(provider, json.loads(raw)), {name: value}))
     # let the (four distinct) clips finish encoding before measuring polls
-    for _ in range(600):
+    for _ in range(0 if encoding else 600):
         _, raw = await admin.request("GET", "/_sandbox/info", {})
         if json.loads(raw)["encoding"] == 0:
             break
@@ -134,8 +140,11 @@ async def run_polls(port: int, jobs: int, seconds: float, connections: int) -> d
     started = time.perf_counter()
     await asyncio.gather(*(worker(k) for k in range(connections)))
     elapsed = time.perf_counter() - started
+    admin = await Conn.open(port)
+    _, raw = await admin.request("GET", "/_sandbox/info", {})
+    admin.close()
     return {"polls": sum(counts), "errors": sum(errors), "seconds": elapsed,
-            "polls_per_s": sum(counts) / elapsed}
+            "polls_per_s": sum(counts) / elapsed, "still_encoding": json.loads(raw)["encoding"]}
 
 
 def encode_time(repeats: int = 3) -> list[float]:
@@ -164,16 +173,22 @@ def main() -> None:
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.client_cpu})
-    proc, port, cache = start_sandbox(args.server_cpu)
-    try:
-        result = asyncio.run(run_polls(port, args.jobs, args.seconds, args.connections))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        shutil.rmtree(cache, ignore_errors=True)
-    print(f"status polls: {result['polls']} in {result['seconds']:.1f} s with {args.jobs} jobs "
-          f"in flight, {args.connections} connections, {result['errors']} errors -> "
-          f"{result['polls_per_s']:.0f} polls/s (sandbox pinned to CPU {args.server_cpu})")
+    for encoding in (False, True):
+        proc, port, cache = start_sandbox(args.server_cpu)
+        try:
+            result = asyncio.run(run_polls(port, args.jobs, args.seconds, args.connections,
+                                           encoding))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+            shutil.rmtree(cache, ignore_errors=True)
+        what = (f"while encoding distinct clips on the same core "
+                f"({result['still_encoding']} still queued at the end)" if encoding
+                else "clips already encoded")
+        print(f"status polls, {what}: {result['polls']} in {result['seconds']:.1f} s with "
+              f"{args.jobs} jobs in flight, {args.connections} connections, "
+              f"{result['errors']} errors -> {result['polls_per_s']:.0f} polls/s "
+              f"(sandbox pinned to CPU {args.server_cpu})")
     times = encode_time()
     print(f"encode 5 s 720P clip (H.264 ultrafast + AAC, CPU {args.client_cpu}): "
           f"median {statistics.median(times):.2f} s of {', '.join(f'{t:.2f}' for t in times)}")
