@@ -79,8 +79,10 @@ def test_cli_main_is_callable_for_the_happyhorse_command() -> None:
     from hh_notebook.sandbox.__main__ import build_parser, main
 
     assert callable(main)
-    args = build_parser().parse_args(["--port", "9", "--time-scale", "0.5", "--encoders", "2"])
+    args = build_parser().parse_args(["--port", "9", "--time-scale", "0.5", "--encoders", "2",
+                                      "--gen-seconds", "150", "150"])
     assert args.port == 9 and args.time_scale == 0.5 and args.encoders == 2
+    assert args.gen_seconds == [150.0, 150.0]
 
 
 def test_sandbox_binds_loopback_only() -> None:
@@ -243,3 +245,34 @@ def test_cli_port_in_use_is_a_clear_error(sandbox: Sandbox) -> None:
                           text=True, timeout=30)
     assert proc.returncode == 2 and "cannot listen" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_fixed_generation_and_queue_times() -> None:
+    with Sandbox(time_scale=1.0, gen_range=(150, 150), queue_range=(5, 5)) as sb, \
+            client(sb) as c:
+        rid = c.post("/v2/happyhorse-1.1", json={"prompt": "fixed", "duration": 3, "seed": 1},
+                     headers=AUTH["segmind"]).json()["request_id"]
+        assert sb.wait_encoded(60)
+
+        def status() -> str:
+            return c.get(f"/v2/requests/{rid}/status", headers=AUTH["segmind"]).json()["status"]
+
+        sb.advance(4.5)
+        assert status() == "QUEUED"
+        sb.advance(1)
+        assert status() == "PROCESSING"
+        sb.advance(148)  # 153.5 s: one and a half seconds before the end
+        assert status() == "PROCESSING"
+        sb.advance(2)
+        assert status() == "COMPLETED"
+        metrics = c.get(f"/v2/requests/{rid}", headers=AUTH["segmind"]).json()["metrics"]
+    assert metrics["queue_time"] == pytest.approx(5, abs=0.1)
+    assert metrics["inference_time"] == pytest.approx(150, abs=0.1)
+
+
+@pytest.mark.parametrize("bad", [(5, 1), (-1, 3)])
+def test_bad_time_ranges_are_refused(bad: tuple[float, float]) -> None:
+    with pytest.raises(ValueError):
+        Sandbox(gen_range=bad)
+    with pytest.raises(ValueError):
+        Sandbox(queue_range=bad)

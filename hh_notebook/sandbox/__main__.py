@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache-dir", default=None,
                         help="keep clips here (default: a temporary folder)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sandbox's own draws")
+    parser.add_argument("--gen-seconds", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        default=None, help="generation time range in provider seconds "
+                                           "(default 100 180)")
     parser.add_argument("--encoders", type=int, default=None,
                         help="clip encoder threads (default: one per spare core)")
     return parser
@@ -41,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults = load_fault_file(args.faults) if args.faults else None
         sandbox = Sandbox(time_scale=args.time_scale, port=args.port, faults=faults,
                           seed=args.seed, host=args.host, cache_dir=args.cache_dir,
-                          encode_workers=args.encoders)
+                          encode_workers=args.encoders,
+                          gen_range=tuple(args.gen_seconds) if args.gen_seconds else None)
     except (OSError, TypeError, ValueError) as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2

@@ -85,18 +85,24 @@ class Sandbox:
         host: loopback address to bind (127.0.0.1 by default; nothing else is allowed).
         cache_dir: where clips are kept; default a temporary folder removed on stop().
         encode_workers: encoder threads (default: one per spare core).
+        gen_range: (low, high) generation time in provider seconds; default (100, 180).
+            Each job draws its time in this range (deterministically); (150, 150) fixes it.
+        queue_range: (low, high) time queued before generation starts; default (2, 8).
     """
 
     def __init__(self, time_scale: float = 0.01, port: int | None = None,
                  faults: list[dict[str, Any]] | None = None,
                  keys: dict[str, list[str] | None] | None = None, seed: int = 0, *,
                  host: str = "127.0.0.1", cache_dir: str | Path | None = None,
-                 encode_workers: int | None = None) -> None:
+                 encode_workers: int | None = None,
+                 gen_range: tuple[float, float] | None = None,
+                 queue_range: tuple[float, float] | None = None) -> None:
         if host not in _LOOPBACK:
             raise ValueError("the sandbox binds to loopback only (127.0.0.1)")
         self.host = "127.0.0.1" if host == "localhost" else host
         self._requested_port = port
-        self._state = SandboxState(time_scale, seed=seed, keys=keys)
+        self._state = SandboxState(time_scale, seed=seed, keys=keys, gen_range=gen_range,
+                                   queue_range=queue_range)
         if faults:
             self._state.faults.set(faults)
         self._own_cache = cache_dir is None

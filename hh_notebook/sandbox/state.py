@@ -97,6 +97,13 @@ def phase(job: Job, now: float, time_scale: float) -> Phase:
     return Phase("succeeded", 100.0, started, finished)
 
 
+def _check_range(value: tuple[float, float], name: str) -> tuple[float, float]:
+    lo, hi = (float(v) for v in value)
+    if not 0 <= lo <= hi:
+        raise ValueError(f"{name} must be (low, high) provider seconds with 0 <= low <= high")
+    return lo, hi
+
+
 def key_owner(key: str) -> str:
     """An account label derived from a key (never the key itself)."""
     return hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -106,10 +113,14 @@ class SandboxState:
     """Shared state of one sandbox; safe to touch from the owner's thread."""
 
     def __init__(self, time_scale: float, seed: int = 0,
-                 keys: dict[str, list[str] | None] | None = None) -> None:
+                 keys: dict[str, list[str] | None] | None = None,
+                 gen_range: tuple[float, float] | None = None,
+                 queue_range: tuple[float, float] | None = None) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         self.time_scale = float(time_scale)
+        self.gen_range = _check_range(gen_range or GEN_RANGE, "gen_range")
+        self.queue_range = _check_range(queue_range or QUEUE_RANGE, "queue_range")
         self.seed = seed
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
@@ -173,8 +184,8 @@ class SandboxState:
         draw = random.Random(f"{self.seed}:{seq}:{spec.key()}")
         job = Job(
             id=job_id, provider=provider, model=model, mode=mode, spec=spec,
-            created=self.now(), queue_s=draw.uniform(*QUEUE_RANGE),
-            gen_s=draw.uniform(*GEN_RANGE), cost=cost, owner=owner, seq=seq, echo=echo,
+            created=self.now(), queue_s=draw.uniform(*self.queue_range),
+            gen_s=draw.uniform(*self.gen_range), cost=cost, owner=owner, seq=seq, echo=echo,
         )
         with self._lock:
             self.jobs[job_id] = job
