@@ -276,3 +276,19 @@ def test_bad_time_ranges_are_refused(bad: tuple[float, float]) -> None:
         Sandbox(gen_range=bad)
     with pytest.raises(ValueError):
         Sandbox(queue_range=bad)
+
+
+def test_sandbox_imports_nothing_else_from_the_package() -> None:
+    import ast
+
+    for path in (ROOT / "hh_notebook" / "sandbox").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level <= 1, f"{path.name} imports from outside the sandbox"
+                if node.level == 0 and node.module:
+                    assert not node.module.startswith("hh_notebook") or \
+                        node.module.startswith("hh_notebook.sandbox"), path.name
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith("hh_notebook") or \
+                        alias.name.startswith("hh_notebook.sandbox"), path.name
