@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -78,7 +79,10 @@ class Client:
             time_scale=self.time_scale, policy=poll_policy,
         )
         self._active: dict[str, Job] = {}
-        self._local = threading.local()
+        # Private event loops for blocking calls made outside any running loop, one per
+        # thread; closed by close() or when the client is garbage-collected.
+        self._loops: dict[int, asyncio.AbstractEventLoop] = {}
+        weakref.finalize(self, _close_loops, self._loops)
 
     def __repr__(self) -> str:
         where = " (sandbox)" if self.is_sandbox else ""
@@ -200,10 +204,10 @@ class Client:
         except RuntimeError:
             loop = None
         if loop is None:
-            own: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
+            own = self._loops.get(threading.get_ident())
             if own is None or own.is_closed():
                 own = asyncio.new_event_loop()
-                self._local.loop = own
+                self._loops[threading.get_ident()] = own
             return own.run_until_complete(coro)
         # Inside a running loop (Jupyter): re-enter it instead of starting another.
         import nest_asyncio2
@@ -216,14 +220,14 @@ class Client:
         for job in list(self._active.values()):
             if job._task is not None and not job._task.done():
                 job._task.cancel()
-        own: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
-        if own is not None and not own.is_closed():
-            from .jobs import close_http_client
+        from .jobs import close_http_client
 
-            own.run_until_complete(_drain(own))
-            own.run_until_complete(close_http_client())
-            own.close()
-        self._local.loop = None
+        for own in list(self._loops.values()):
+            if not own.is_closed() and not own.is_running():
+                own.run_until_complete(_drain(own))
+                own.run_until_complete(close_http_client())
+                own.close()
+        self._loops.clear()
         self.journal.close()
 
     # -- listing and resuming ----------------------------------------------------------
@@ -325,6 +329,13 @@ class Client:
         job = self._active.get(job_id)
         if job is not None and job._task is not None and not job._task.done():
             job._task.cancel()
+
+
+def _close_loops(loops: dict[int, asyncio.AbstractEventLoop]) -> None:
+    for loop in loops.values():
+        if not loop.is_closed() and not loop.is_running():
+            loop.close()
+    loops.clear()
 
 
 async def _drain(loop: asyncio.AbstractEventLoop) -> None:

@@ -85,12 +85,14 @@ def test_killed_process_resumes_every_job_once(slow_sandbox, tmp_path, provider)
         [sys.executable, "-c", SUBMITTER, provider, slow_sandbox.base_url, str(tmp_path),
          str(count)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    try:
-        line = _read_line(proc, 60)
-    finally:
-        proc.kill()
-        proc.wait(10)
-    assert line.startswith("SUBMITTED"), proc.stderr.read()[-2000:]
+    with proc:
+        try:
+            line = _read_line(proc, 60)
+        finally:
+            proc.kill()
+            proc.wait(10)
+        errors = proc.stderr.read()
+    assert line.startswith("SUBMITTED"), errors[-2000:]
     ids = json.loads(line.split(" ", 1)[1])
     journal = Journal(tmp_path / "journal.sqlite3")
     assert {journal.get(i).phase for i in ids} == {"polling"}  # died mid-job
@@ -114,14 +116,15 @@ def test_killed_during_submit_is_reconciled_not_resent(slow_sandbox, tmp_path) -
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     journal_path = tmp_path / "journal.sqlite3"
-    try:
-        # Kill while the submit is in flight: the sandbox has taken the request (its
-        # one-shot "slow" rule is used up) but not answered yet.
-        assert wait_until(lambda: not slow_sandbox.faults() or proc.poll() is not None, 60)
-        assert proc.poll() is None, proc.stderr.read()[-2000:]
-    finally:
-        proc.kill()
-        proc.wait(10)
+    with proc:
+        try:
+            # Kill while the submit is in flight: the sandbox has taken the request (its
+            # one-shot "slow" rule is used up) but not answered yet.
+            assert wait_until(lambda: not slow_sandbox.faults() or proc.poll() is not None, 60)
+            assert proc.poll() is None, proc.stderr.read()[-2000:]
+        finally:
+            proc.kill()
+            proc.wait(10)
     [record] = Journal(journal_path).jobs()
     assert (record.status, record.provider_job_id) == ("submitting", None)
     # The sandbox finishes creating the task after the client died.
