@@ -87,29 +87,94 @@ def write_notebook(
 
 
 def wait_for_js(page: Any, expression: str, *, timeout: float = 30.0, arg: Any = None) -> Any:
-    """Wait until the JS ``expression`` (a function body or arrow function) is truthy; return it.
+    """Wait until the JS ``expression`` is truthy and return its value (JSON).
 
-    Bounded by ``timeout`` seconds; raises Playwright's TimeoutError with the expression.
+    ``expression`` is an expression, a function, or an ``async`` function (awaited at every
+    check: Playwright's own ``wait_for_function`` would take its Promise as truthy). Checks
+    every 100 ms, bounded by ``timeout`` seconds; raises :class:`TimeoutError` naming it.
     """
-    expr = (
-        expression
-        if expression.lstrip().startswith(("(", "function", "async"))
-        else (f"() => {{ return ({expression}); }}")
-    )
-    handle = page.wait_for_function(expr, arg=arg, timeout=timeout * 1000, polling=100)
-    return handle.json_value()
+    text = expression.strip()
+    if not text.startswith(("(", "function", "async")):
+        text = f"() => {{ return ({text}); }}"
+    if not text.startswith("async"):
+        handle = page.wait_for_function(text, arg=arg, timeout=timeout * 1000, polling=100)
+        return handle.json_value()
+    poller = f"""async (arg) => {{
+      const check = {text};
+      const deadline = performance.now() + {timeout * 1000};
+      while (performance.now() < deadline) {{
+        const value = await check(arg);
+        if (value) return {{value}};
+        await new Promise(resolve => setTimeout(resolve, 100));
+      }}
+      return null;
+    }}"""
+    found = page.evaluate(poller, arg)
+    if found is None:
+        raise TimeoutError(f"not true after {timeout:.0f}s: {expression.strip()[:200]}")
+    return found["value"]
 
 
 def wait_kernel_idle(page: Any, *, timeout: float = KERNEL_IDLE_TIMEOUT) -> None:
-    """Wait until the status bar reads ``(ipykernel) | Idle`` (JupyterLab) or the Notebook 7
-    kernel indicator says idle. The toolbar's indicator lies while the kernel starts."""
+    """Wait until the kernel is really ready to run cells.
+
+    JupyterLab: the status bar reads ``(ipykernel) | Idle`` (the toolbar's indicator says idle
+    while the kernel is still initializing). Notebook 7 has no status bar: its toolbar must
+    name the ipykernel kernel and show idle, and the server must report that kernel idle with
+    a connected client.
+    """
     wait_for_js(
         page,
-        """() => {
+        """async () => {
+          // A "Select Kernel" dialog blocks running cells: accept the notebook's kernel.
+          const dialog = document.querySelector('.jp-Dialog');
+          if (dialog) {
+            if (/Select Kernel/.test(dialog.innerText)) {
+              dialog.querySelector('.jp-Dialog-button.jp-mod-accept')?.click();
+            }
+            return false;
+          }
           const bar = document.querySelector('#jp-main-statusbar');
           if (bar && /\\(ipykernel\\)\\s*\\|\\s*Idle/.test(bar.innerText)) return true;
-          const nb7 = document.querySelector('.jp-NotebookKernelStatus, #jp-KernelStatus');
-          return !!(nb7 && /idle/i.test(nb7.getAttribute('data-status') || nb7.className || ''));
+          if (bar) return false;
+          const name = document.querySelector('.jp-KernelName');
+          const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+          if (!name || !/\\(ipykernel\\)/.test(name.textContent)) return false;
+          if (!indicator || indicator.dataset.status !== 'idle') return false;
+          const kernels = await (await fetch('/api/kernels')).json();
+          return kernels.some(k => k.execution_state === 'idle' && k.connections > 0);
+        }""",
+        timeout=timeout,
+    )
+
+
+def accept_kernel_dialog(page: Any, *, timeout: float = 5.0) -> bool:
+    """If JupyterLab asks which kernel to start, accept its proposal (the notebook's own
+    kernelspec). Returns whether a dialog was answered. Waits at most ``timeout`` seconds for
+    either the dialog or a cell toolbar-ready notebook."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        found = _dialog_or_ready(page, timeout)
+    except PlaywrightTimeout:
+        return False
+    if found != "dialog":
+        return False
+    page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    page.wait_for_selector(".jp-Dialog", state="detached", timeout=timeout * 1000)
+    return True
+
+
+def _dialog_or_ready(page: Any, timeout: float) -> Any:
+    return wait_for_js(
+        page,
+        """() => {
+          const d = document.querySelector('.jp-Dialog');
+          if (d && /Select Kernel/.test(d.innerText)) return 'dialog';
+          const bar = document.querySelector('#jp-main-statusbar');
+          if (bar && /\\|\\s*Idle/.test(bar.innerText)) return 'ready';
+          if (!bar && document.querySelector('.jp-Notebook-ExecutionIndicator')) return 'ready';
+          return false;
         }""",
         timeout=timeout,
     )
@@ -170,7 +235,11 @@ class JupyterLab:
         """Open notebook ``name`` in ``page`` and wait until its kernel is idle."""
         page.goto(self.notebook_url(name, app=app), timeout=timeout * 1000)
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout * 1000)
+        accept_kernel_dialog(page)
         wait_kernel_idle(page, timeout=timeout)
+        # The "Select Kernel" dialog can also appear after the status bar first says idle.
+        if accept_kernel_dialog(page, timeout=1.0):
+            wait_kernel_idle(page, timeout=timeout)
         self.opened.append(name)
 
     def api(self, path: str, method: str = "GET") -> Any:
