@@ -57,7 +57,7 @@ def test_archiving_while_the_output_is_prepared() -> None:
     with Sandbox(time_scale=1.0) as sb, client(sb) as c:
         tid = submit(c).json()["data"]["taskId"]
         job = sb._state.jobs[tid]
-        sb.advance(job.queue_s + job.gen_s - 1)  # in the last seconds of generation
+        sb.advance(job.queue_s + job.gen_s - 3.5)  # in the last 4 seconds of generation
         assert c.get(f"/v1/tasks/{tid}", headers=H).json()["data"]["status"] == "archiving"
 
 
