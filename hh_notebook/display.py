@@ -33,6 +33,7 @@ __all__ = [
     "TextProgress",
     "clip_src",
     "cost_text",
+    "currency_of",
     "describe_params",
     "format_seconds",
     "in_kernel",
@@ -136,13 +137,30 @@ def describe_params(request: Any) -> dict[str, Any]:
     return params
 
 
-def cost_text(cost: object) -> str:
-    """A cost for display: ``CostEstimate`` → its ``str``, a float → dollars, None → ``""``."""
+def cost_text(cost: object, currency: str | None = None) -> str:
+    """A cost for display: a ``CostEstimate`` → its ``str``; a bare number in ``currency``
+    (``"USD"`` by default, or ``"credits"`` as Apiframe bills); None → ``""``.
+
+    >>> cost_text(0.7), cost_text(120.0, "credits"), cost_text(None)
+    ('$0.70', '120 credits', '')
+    """
     if cost is None:
         return ""
     if isinstance(cost, (int, float)):
+        if currency and currency != "USD":
+            return f"{cost:g} {currency}"
         return f"${cost:.2f}"
     return str(cost)
+
+
+def currency_of(request: Any, provider: str) -> str:
+    """The currency ``provider`` bills ``request`` in (``"USD"`` when unknown)."""
+    from .pricing import estimate_cost
+
+    try:
+        return str(estimate_cost(request, provider).currency or "USD")
+    except Exception:  # noqa: BLE001 - an unpriceable request: fall back to dollars
+        return "USD"
 
 
 def in_kernel() -> bool:
@@ -397,7 +415,7 @@ def snapshot_of(
         snap.status = status or status_value(job.status)
         snap.provider_job_id = job.provider_job_id or ""
         terminal = snap.status in ("succeeded", "failed", "expired")
-        snap.cost = cost_text(job.cost) if terminal else ""
+        snap.cost = cost_text(job.cost, currency_of(job.request, job.provider)) if terminal else ""
         snap.message = message or (job.error or "" if snap.status != "succeeded" else "")
         snap.video_path = pathlib.Path(job.video_path) if job.video_path else None
         snap.progress = normalise_progress(job.progress)

@@ -34,7 +34,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from .display import StaticJobView, TextProgress, cost_text, in_kernel
+from .display import StaticJobView, TextProgress, cost_text, currency_of, in_kernel
 from .errors import HHError, SubmitUncertain, ValidationError
 
 __all__ = [
@@ -589,7 +589,7 @@ class _TextView:
                 None,
                 job.elapsed,
                 None,
-                f"{job.video_path or job.error or ''} {cost_text(job.cost)}",
+                f"{job.video_path or job.error or ''} {cost_text(job.cost, currency_of(job.request, job.provider))}",
                 final=True,
             )
 

@@ -204,3 +204,15 @@ def test_show_in_plain_python_prints_progress_instead_of_a_widget(
     asyncio.run(scenario())
     err = capsys.readouterr().err
     assert "happyhorse:" in err and err.endswith("\n") and "done" in err
+
+
+def test_apiframe_costs_are_shown_in_credits(tmp_path: pathlib.Path, sandbox: Any) -> None:
+    c = Client(provider="apiframe", base_url=sandbox.base_url, data_dir=tmp_path / "af")
+    try:
+        request = GenerationRequest(prompt="a horse in credits", duration=3, seed=108)
+        widget, _ = asyncio.run(_run_to_end(c, request))
+    finally:
+        c.close()
+    assert widget.status == "succeeded"
+    assert "credits" in widget.cost and "$" not in widget.cost
+    assert "credits" in widget.estimate

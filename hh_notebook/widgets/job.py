@@ -27,6 +27,7 @@ import traitlets as t
 from ..display import (
     JobSnapshot,
     cost_text,
+    currency_of,
     describe_params,
     normalise_progress,
     static_html,
@@ -208,7 +209,11 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self.progress = 1.0 if status == "succeeded" else progress
             self.progress_source = source
             self.provider_job_id = job.provider_job_id or ""
-            self.cost = cost_text(job.cost) if terminal or self.from_cache else ""
+            self.cost = (
+                cost_text(job.cost, currency_of(job.request, job.provider))
+                if terminal or self.from_cache
+                else ""
+            )
             self.message = message
             if status == "succeeded":
                 self._set_clip(job)
