@@ -200,10 +200,10 @@ def resolve_settings(
     key = api_key if isinstance(api_key, Secret) else (Secret(api_key) if api_key else None)
 
     if sandbox:
-        name = get_provider(provider or env.get("HH_PROVIDER") or "segmind").name
+        chosen = get_provider(provider or env.get("HH_PROVIDER") or "segmind").name
         url = base_url or local_sandbox(env).base_url
         scale = probe_sandbox(url)
-        return Settings(name, key or Secret(SANDBOX_KEY), url.rstrip("/"), folder, True, scale)
+        return Settings(chosen, key or Secret(SANDBOX_KEY), url.rstrip("/"), folder, True, scale)
 
     name, _how = _choose_provider(provider, env)
     if name is None:

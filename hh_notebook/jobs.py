@@ -612,7 +612,8 @@ class Lifecycle:
             except RateLimited as exc:
                 limited += 1
                 if limited > self.policy.max_rate_limited:
-                    return self._lose(job, f"{what}: still rate limited after {limited} tries")
+                    self._lose(job, f"{what}: still rate limited after {limited} tries")
+                    return None
                 wait = exc.retry_after if exc.retry_after is not None else self.policy.backoff(
                     limited
                 )
@@ -622,13 +623,16 @@ class Lifecycle:
             except (ServerError, UnexpectedAnswer, httpx.TransportError) as exc:
                 errors += 1
                 if errors > self.policy.max_poll_errors:
-                    return self._lose(job, f"{what} kept failing ({self._error_text(exc)})")
-                wait = self.policy.backoff(errors)
+                    self._lose(job, f"{what} kept failing ({self._error_text(exc)})")
+                    return None
+                # Retries respect the provider's polling floor too (aggregator: >= 5 s).
+                wait = max(self.policy.backoff(errors), self.provider.min_poll_interval)
                 log.info("job %s: %s failed (%s); retry %d in %.1f provider s",
                          job.id, what, self._error_text(exc), errors, wait)
                 await self._sleep(wait)
             except ProviderError as exc:
-                return self._lose(job, f"{what} refused: {self._error_text(exc)}")
+                self._lose(job, f"{what} refused: {self._error_text(exc)}")
+                return None
 
     def _lose(self, job: Job, reason: str) -> None:
         job.status = Status.UNKNOWN
