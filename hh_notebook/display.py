@@ -270,8 +270,8 @@ def static_html(snap: JobSnapshot, *, base_dir: os.PathLike[str] | str | None = 
             uri = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
             poster_attr = f' poster="{uri}"'
             parts.append(
-                f'<video class="hh-static-video" controls loop preload="none" width="{POSTER_WIDTH * 2}"'
-                f' style="max-width:100%" src="{src}"{poster_attr}>'
+                f'<video class="hh-static-video" controls loop preload="none"'
+                f' style="max-width:100%;max-height:480px" src="{src}"{poster_attr}>'
                 f'<img class="hh-static-poster" src="{uri}" alt="poster frame of the clip"></video>'
             )
         else:
