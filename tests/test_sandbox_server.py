@@ -292,3 +292,25 @@ def test_sandbox_imports_nothing_else_from_the_package() -> None:
                 for alias in node.names:
                     assert not alias.name.startswith("hh_notebook") or \
                         alias.name.startswith("hh_notebook.sandbox"), path.name
+
+
+def test_stop_is_bounded_with_a_request_in_progress() -> None:
+    import threading
+
+    sb = Sandbox(faults=[{"kind": "slow", "delay": 30, "provider": "hiapi"}]).start()
+    errors: list[BaseException] = []
+
+    def slow_call() -> None:
+        try:
+            httpx.get(sb.base_url + "/v1/tasks", headers=AUTH["hiapi"], timeout=60)
+        except httpx.HTTPError as exc:
+            errors.append(exc)
+
+    caller = threading.Thread(target=slow_call)
+    caller.start()
+    assert sb.wait_requests(1, timeout=10)  # the slow request has reached the server
+    started = time.monotonic()
+    sb.stop()
+    caller.join(30)
+    assert time.monotonic() - started < 10
+    assert not caller.is_alive() and errors  # the client saw its connection end

@@ -147,7 +147,12 @@ class SandboxApp:
         # Logged now and completed in place (status, job id...) before the answer is
         # sent, so a client that got an answer always finds its entry.
         self.state.record(entry)
-        await self._serve(req, receive, send, provider, endpoint, handler, groups, entry)
+        try:
+            await self._serve(req, receive, send, provider, endpoint, handler, groups, entry)
+        except asyncio.CancelledError:
+            # The server is stopping with this request still in progress (a slow fault):
+            # end the connection quietly instead of a half answer and a logged traceback.
+            await drop_connection(send, receive)
 
     async def _serve(self, req: Request, receive: Receive, send: Send,
                      provider: str | None, endpoint: str | None, handler: Handler | None,

@@ -8,6 +8,7 @@ import socket
 import tempfile
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,8 @@ class Sandbox:
         self._sock = sock
         config = uvicorn.Config(self._app, host=self.host, port=self.port, lifespan="off",
                                 log_level="warning", access_log=False, http="auto",
-                                loop="asyncio", timeout_keep_alive=30)
+                                loop="asyncio", timeout_keep_alive=30,
+                                timeout_graceful_shutdown=2, proxy_headers=False)
         server = _Server(config, self._app, self.base_url)
         self._server = server
         self._state.listeners.append(self._on_clip)
@@ -252,6 +254,18 @@ class Sandbox:
         with self._state.changed:
             return self._state.changed.wait_for(lambda: self._store.pending() == 0,
                                                       timeout)
+
+    def wait_requests(self, count: int, timeout: float = 30.0,
+                      match: Callable[[dict[str, Any]], bool] | None = None) -> bool:
+        """Block until the request log holds ``count`` entries (those for which ``match``
+        is true, when given); False on timeout."""
+
+        def enough() -> bool:
+            entries = list(self._state.log)
+            return len([e for e in entries if match is None or match(e)]) >= count
+
+        with self._state.changed:
+            return self._state.changed.wait_for(enough, timeout)
 
     def wait_callbacks(self, timeout: float = 60.0) -> bool:
         """Block until every HiAPI callback / Apiframe webhook to a loopback URL has been

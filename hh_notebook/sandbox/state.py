@@ -133,7 +133,8 @@ class SandboxState:
         self.balance: dict[str, float] = dict(DEFAULT_BALANCE)
         self.faults = FaultBook()
         self.log: collections.deque[dict[str, Any]] = collections.deque(maxlen=LOG_LIMIT)
-        self.changed = threading.Condition()  # a clip or a notification finished
+        self.changed = threading.Condition()  # a clip, a notification or a request happened
+        self.logged = 0  # requests logged since start (clear_log does not reset it)
         self.listeners: list[Callable[[], None]] = []  # told when a clip is done
 
     # clock ---------------------------------------------------------------
@@ -229,8 +230,11 @@ class SandboxState:
 
     # request log -----------------------------------------------------------
     def record(self, entry: dict[str, Any]) -> None:
-        """Append one request to the log."""
-        self.log.append(entry)
+        """Append one request to the log (and wake whoever waits for requests)."""
+        with self.changed:
+            self.log.append(entry)
+            self.logged += 1
+            self.changed.notify_all()
 
 
 def price(provider: str, resolution: str, duration: int) -> float:
