@@ -195,3 +195,39 @@ def test_prompt_markup_renders_as_text_and_never_runs(jupyter_lab: JupyterLab, p
     assert "<img src=x" in state["staticText"]
     assert state["imgs"] == 0 and state["scripts"] == 0, state
     save_screenshot(page, "xss_prompt_as_text", "test_xss")
+
+
+def test_playground_reference_uploads_show_thumbnails_and_switch_mode(
+    jupyter_lab: JupyterLab, page, tmp_path
+) -> None:
+    from PIL import Image
+
+    files = []
+    for i, colour in enumerate(("red", "blue")):
+        path = tmp_path / f"ref{i + 1}.png"
+        Image.new("RGB", (640, 360), colour).save(path)
+        files.append(str(path))
+    write_notebook(
+        jupyter_lab.root,
+        "form_refs.ipynb",
+        ["from hh_notebook.widgets.playground import Playground\nPlayground(provider='segmind')"],
+    )
+    jupyter_lab.open(page, "form_refs.ipynb")
+    run_all_cells(page)
+    page.locator(".hh-playground textarea").first.wait_for(timeout=60_000)
+    page.locator(".hh-playground textarea").first.fill("[Image 1] chases [Image 2] in a field")
+    with page.expect_file_chooser() as chooser:
+        page.locator(".hh-playground button", has_text="References").click()
+    chooser.value.set_files(files)
+    wait_for_js(
+        page,
+        "document.querySelectorAll('.hh-playground img').length === 2"
+        " && document.querySelector('.hh-playground .hh-cost').innerText"
+        ".includes('reference-to-video')",
+        timeout=30,
+    )
+    labels = page.locator(".hh-playground .widget-label").all_inner_texts()
+    assert any("[Image 1] ref1.png" in t for t in labels)
+    assert any("[Image 2] ref2.png" in t for t in labels)
+    assert not page.locator(".hh-playground button", has_text="Render").is_disabled()
+    save_screenshot(page, "playground_references", "test_playground")
