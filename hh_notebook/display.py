@@ -203,7 +203,7 @@ def small_poster(video_path: os.PathLike[str] | str, width: int = POSTER_WIDTH) 
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, width)
     if key not in _poster_cache:
-        img = Image.open(io.BytesIO(poster_frame(path, at=0.5)))
+        img: Image.Image = Image.open(io.BytesIO(poster_frame(path, at=0.5)))
         height = max(1, round(img.height * width / img.width))
         img = img.convert("RGB").resize((width, height))
         buf = io.BytesIO()

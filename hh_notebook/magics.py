@@ -196,6 +196,13 @@ class HappyHorseMagics(Magics):
 
     # ------------------------------------------------------------------ plumbing
 
+    @property
+    def user_ns(self) -> dict[str, Any]:
+        """The notebook's namespace (variables for ``{{ name }}``, ``--image VAR``, ``-o``)."""
+        if self.shell is None:  # pragma: no cover - magics always live in a shell
+            raise UsageError("happyhorse: no IPython shell")
+        return self.shell.user_ns
+
     def client(self, provider: str | None = None) -> Any:
         """The client for ``provider`` (None: the default choice), created once per session.
         A provider without a key is served by the local sandbox when that is the default."""
@@ -211,8 +218,8 @@ class HappyHorseMagics(Magics):
         path or URL as given (checked by the request's validation)."""
         if value is None:
             return None
-        if _IDENTIFIER.match(value) and value in self.shell.user_ns:
-            return self.shell.user_ns[value]
+        if _IDENTIFIER.match(value) and value in self.user_ns:
+            return self.user_ns[value]
         if _IDENTIFIER.match(value) and not os.path.exists(value):
             raise UsageError(f"{field}: {value!r} is neither a notebook variable nor a file or URL")
         return value
@@ -316,7 +323,7 @@ class HappyHorseMagics(Magics):
             print(self.happyhorse.parser.format_help())
             return None
         args = _parse_options(self.happyhorse.parser, line)
-        prompt = interpolate(cell.strip(), self.shell.user_ns)
+        prompt = interpolate(cell.strip(), self.user_ns)
         client = self.client(args.provider)
         request = self.build_request(args, prompt)
         if args.sweep:
@@ -343,7 +350,7 @@ class HappyHorseMagics(Magics):
         except (HHError, TypeError, ValueError) as exc:
             raise UsageError(f"sweep: {_one_line(exc)}") from None
         if args.output:
-            self.shell.user_ns[args.output] = sweep
+            self.user_ns[args.output] = sweep
         if args.dry_run:
             print(f"happyhorse: sweep of {sweep.shape}; nothing was submitted.")
             return sweep
@@ -353,7 +360,7 @@ class HappyHorseMagics(Magics):
             if blocking_wanted(args.wait):
                 result = sweep.run(confirm=args.confirm, force=args.force)
                 if args.output:
-                    self.shell.user_ns[args.output] = result
+                    self.user_ns[args.output] = result
             else:
                 sweep.start(confirm=args.confirm)
         except BudgetExceeded as exc:
@@ -369,7 +376,7 @@ class HappyHorseMagics(Magics):
         if notes:
             message += f" Note: {notes}"
         if args.output:
-            self.shell.user_ns[args.output] = request
+            self.user_ns[args.output] = request
         StaticJobView(
             request=request, provider=client.provider, model=model, estimate=estimate,
             status="dry_run", message=message,
@@ -394,7 +401,7 @@ class HappyHorseMagics(Magics):
         self.session_job_ids.append(job.id)
         view.bind(job)
         if args.output:
-            self.shell.user_ns[args.output] = job
+            self.user_ns[args.output] = job
         if blocking and not job.done:
             run_sync(job.wait())
         if isinstance(view, StaticJobView):

@@ -216,3 +216,15 @@ def test_apiframe_costs_are_shown_in_credits(tmp_path: pathlib.Path, sandbox: An
     assert widget.status == "succeeded"
     assert "credits" in widget.cost and "$" not in widget.cost
     assert "credits" in widget.estimate
+
+
+def test_embed_export_keeps_the_whole_widget_state_and_no_clip_bytes() -> None:
+    from ipywidgets.embed import embed_data
+
+    widget = JobWidget(_job(Status.FAILED, error="flagged"))
+    data = embed_data(views=[widget], drop_defaults=False)
+    state = data["manager_state"]["state"][widget.model_id]["state"]
+    assert state["_esm"].startswith("// Job widget front end")
+    assert state["status"] == "failed" and state["message"] == "flagged"
+    assert state["prompt"] == "<b>bold</b> horse"  # the front end renders it as text
+    assert "clip" in state and not state["clip"]
