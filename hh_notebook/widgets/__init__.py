@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from .job import JobWidget
+from .playground import Playground
 
-__all__ = ["JobWidget"]
+__all__ = ["JobWidget", "Playground"]
