@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from hh_notebook.sandbox import Sandbox
-from tests.sandbox_fixtures import (
+from sandbox_fixtures import (
     AUTH,
     Receiver,
     client,
@@ -14,6 +12,8 @@ from tests.sandbox_fixtures import (
     finish,
     png_bytes,
 )
+
+from hh_notebook.sandbox import Sandbox
 
 H = AUTH["apiframe"]
 BODY = {"prompt": "a cinematic sunrise over a futuristic cityscape", "model": "happyhorse-1.1",

@@ -8,9 +8,9 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from sandbox_fixtures import AUTH, Receiver, client, data_url, finish, png_bytes
 
 from hh_notebook.sandbox import Sandbox, frame_size
-from tests.sandbox_fixtures import AUTH, Receiver, client, data_url, finish, png_bytes
 
 H = AUTH["segmind"]
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import httpx
 import pytest
+from sandbox_fixtures import AUTH, client, finish
 
 from hh_notebook.sandbox import Sandbox
-from tests.sandbox_fixtures import AUTH, client, finish
 
 SUBMIT = {
     "segmind": ("/v2/happyhorse-1.1", {"prompt": "fault test", "duration": 3, "seed": 1}),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sandbox_fixtures import AUTH, Receiver, client, data_url, finish, png_bytes
 
 from hh_notebook.sandbox import Sandbox
-from tests.sandbox_fixtures import AUTH, Receiver, client, data_url, finish, png_bytes
 
 H = AUTH["hiapi"]
 T2V = {"model": "happyhorse-1.1/text-to-video",

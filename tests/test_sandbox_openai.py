@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sandbox_fixtures import AUTH, client, data_url, finish, png_bytes
 
 from hh_notebook.sandbox import Sandbox
-from tests.sandbox_fixtures import AUTH, client, data_url, finish, png_bytes
 
 H = AUTH["openai"]
 T2V = {"model": "happyhorse-1.0-t2v", "prompt": "A neon street at night after rain",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sandbox_fixtures import AUTH, SEGMIND_KEY, client, data_url, finish, png_bytes
 from segmind import SegmindClient
 from segmind.v2 import InferenceFailed
 
 from hh_notebook.sandbox import Sandbox
-from tests.sandbox_fixtures import AUTH, SEGMIND_KEY, client, data_url, finish, png_bytes
 
 H = AUTH["segmind"]
 BODY = {"prompt": "A lone traveler walks up a foggy path", "resolution": "720P", "duration": 3,
@@ -208,7 +208,7 @@ def test_image_as_bare_base64_is_accepted(sandbox: Sandbox) -> None:
 
 
 def test_image_over_10_mb_by_loopback_url_is_refused(sandbox: Sandbox) -> None:
-    from tests.sandbox_fixtures import Receiver
+    from sandbox_fixtures import Receiver
 
     big = png_bytes() + b"\0" * (10 * 1024 * 1024)
     with Receiver(files={"/big.png": big}) as srv, client(sandbox) as c:

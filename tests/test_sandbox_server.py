@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sandbox_fixtures import AUTH, SEGMIND_KEY, client
 
 from hh_notebook.sandbox import Sandbox
-from tests.sandbox_fixtures import AUTH, SEGMIND_KEY, client
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -172,7 +172,7 @@ def test_keys_given_to_the_constructor() -> None:
 
 
 def test_head_and_range_on_files(sandbox: Sandbox) -> None:
-    from tests.sandbox_fixtures import finish
+    from sandbox_fixtures import finish
 
     with client(sandbox) as c:
         jid = c.post("/v2/videos/generate", headers=AUTH["apiframe"], json={
