@@ -7,6 +7,7 @@ HTML 405 page, as Segmind's gateway does.
 
 from __future__ import annotations
 
+import datetime as _dt
 import html
 from typing import Any
 
@@ -197,8 +198,6 @@ async def result(ctx: Ctx) -> Answer:
 def fault_answer(ctx: Ctx, status: int, reset_after_s: float) -> Response:
     """Injected errors in Segmind's shape (429 carries x-rate-limit-reset-at-utc)."""
     if status == 429:
-        import datetime as _dt
-
         reset = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(
             seconds=reset_after_s * ctx.state.time_scale)
         return error(429, "Rate limit exceeded",
