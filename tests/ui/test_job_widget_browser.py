@@ -231,3 +231,62 @@ def test_playground_reference_uploads_show_thumbnails_and_switch_mode(
     assert any("[Image 2] ref2.png" in t for t in labels)
     assert not page.locator(".hh-playground button", has_text="Render").is_disabled()
     save_screenshot(page, "playground_references", "test_playground")
+
+
+def test_failed_job_shows_the_reason_and_retry_brings_a_clip(jupyter_lab: JupyterLab, page) -> None:
+    write_notebook(
+        jupyter_lab.root,
+        "retry.ipynb",
+        [
+            (
+                "%load_ext hh_notebook\nfrom hh_notebook.config import local_sandbox\n"
+                "local_sandbox().add_fault({'provider': 'segmind', 'endpoint': 'submit',"
+                " 'kind': 'fail_job'})"
+            ),
+            "%%happyhorse -d 3 -s 7\nA horse the sandbox will refuse once",
+        ],
+    )
+    jupyter_lab.open(page, "retry.ipynb")
+    run_all_cells(page)
+    wait_for_js(page, "document.querySelector('.hh-job')?.dataset.status === 'failed'", timeout=90)
+    message = page.locator(".hh-job .hh-message").inner_text()
+    assert "policy" in message.lower(), message
+    retry = page.locator(".hh-job .hh-retry")
+    assert retry.is_visible() and not page.locator(".hh-job .hh-reconcile").is_visible()
+    save_screenshot(page, "failed_with_retry", "test_retry")
+    retry.click()
+    wait_for_js(
+        page, "document.querySelector('.hh-job').dataset.status === 'succeeded'", timeout=90
+    )
+    _assert_plays(page)
+    assert not page.locator(".hh-job .hh-retry").is_visible()
+
+
+def test_clip_loads_only_once_the_widget_is_on_screen(jupyter_lab: JupyterLab, page) -> None:
+    write_notebook(
+        jupyter_lab.root,
+        "lazy.ipynb",
+        [
+            "%load_ext hh_notebook",
+            # Not blocking: the spacer below renders (and is scrolled to) while the job runs.
+            "%%happyhorse -d 3 -s 9\nA horse far above the fold",
+            'from IPython.display import HTML\nHTML(\'<div id="spacer" style="height:4000px">x</div>\')',
+        ],
+    )
+    jupyter_lab.open(page, "lazy.ipynb")
+    run_all_cells(page)
+    wait_for_js(page, "document.querySelector('#spacer') !== null", timeout=90)
+    page.evaluate("() => document.querySelector('#spacer').scrollIntoView({block: 'end'})")
+    wait_for_js(
+        page, "document.querySelector('.hh-job')?.dataset.status === 'succeeded'", timeout=90
+    )
+    offscreen = page.evaluate(
+        "() => { const j = document.querySelector('.hh-job'); const r = j.getBoundingClientRect();"
+        " return {visible: r.bottom > 0 && r.top < innerHeight,"
+        " src: j.querySelector('video').getAttribute('src'),"
+        " note: j.querySelector('.hh-player-note').textContent}; }"
+    )
+    assert not offscreen["visible"], offscreen
+    assert offscreen["src"] is None and "on screen" in offscreen["note"], offscreen
+    page.evaluate("() => document.querySelector('.hh-job').scrollIntoView()")
+    _assert_plays(page)
