@@ -17,14 +17,16 @@ Two audiences:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import html
 import io
 import os
 import pathlib
 import sys
+import threading
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -37,6 +39,7 @@ __all__ = [
     "describe_params",
     "format_seconds",
     "in_kernel",
+    "run_sync",
     "show",
     "small_poster",
     "static_html",
@@ -323,7 +326,7 @@ class TextProgress:
             pieces.append(f"{max(0.0, min(progress, 1.0)) * 100:3.0f}%")
         if elapsed is not None:
             pieces.append(f"elapsed {format_seconds(elapsed)}")
-        if eta is not None and status in ("queued", "running"):
+        if eta is not None and eta >= 1 and status in ("queued", "running"):
             pieces.append(f"about {format_seconds(eta)} left")
         if message:
             pieces.append(message)
@@ -373,9 +376,68 @@ def normalise_progress(progress: float | None) -> float | None:
     return max(0.0, min(float(progress) / 100.0, 1.0))
 
 
-def show(job: Any, *, client: Any = None) -> Any:
-    """Show ``job``: a live :class:`~hh_notebook.widgets.job.JobWidget` in a Jupyter kernel,
-    a :class:`TextProgress` line elsewhere. Returns the widget, or the job in plain Python."""
+_own_loop = threading.local()
+
+
+def run_sync(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coro`` to completion from synchronous code.
+
+    Inside a running loop (a Jupyter kernel) the loop is re-entered (nest-asyncio2, as the
+    core's blocking facade does), so jobs keep running on it afterwards. Without one (a
+    script, terminal IPython) one private loop per thread is reused, so connection pools and
+    job tasks stay on the same loop from call to call.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None:
+        own: asyncio.AbstractEventLoop | None = getattr(_own_loop, "loop", None)
+        if own is None or own.is_closed():
+            own = asyncio.new_event_loop()
+            _own_loop.loop = own
+        return own.run_until_complete(coro)
+    import nest_asyncio2
+
+    nest_asyncio2.apply(loop)
+    return loop.run_until_complete(coro)
+
+
+def show(job: Any, *, client: Any = None, **params: Any) -> Any:
+    """Show a job: a live :class:`~hh_notebook.widgets.job.JobWidget` in a Jupyter kernel, a
+    :class:`TextProgress` line elsewhere.
+
+    ``job`` is a :class:`~hh_notebook.jobs.Job`, or a request / prompt (with request fields as
+    keyword arguments) that is submitted first with ``client`` (default: the default client).
+    In plain Python a submitted request is followed to its end with a progress line and the
+    finished job is returned; in a kernel the widget is returned at once.
+
+    >>> job = show("a white horse on a beach", duration=5, seed=7)   # doctest: +SKIP
+    happyhorse: done · 100% · elapsed 4s · done: 3f2a….mp4
+    """
+    if not hasattr(job, "subscribe"):
+        if client is None:
+            from .client import default_client
+
+            client = default_client()
+        job = run_sync(client.submit(job, **params))
+        if not in_kernel():
+            progress = TextProgress()
+            progress.update("queued", message=f"{job.request.mode.label} on {job.provider}")
+            job.subscribe(progress)
+            run_sync(job.wait())
+            if not progress._closed:  # ended before any event reached the line
+                progress.update(
+                    status_value(job.status),
+                    normalise_progress(job.progress),
+                    job.elapsed,
+                    None,
+                    job.error or None,
+                    final=True,
+                )
+            return job
+    elif params:
+        raise TypeError(f"show() got request fields {sorted(params)} with a job")
     if in_kernel():
         from IPython.display import display
 

@@ -21,20 +21,25 @@ Blocking or not
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shlex
-import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from .display import StaticJobView, TextProgress, cost_text, currency_of, in_kernel
+from .display import (
+    StaticJobView,
+    TextProgress,
+    cost_text,
+    currency_of,
+    in_kernel,
+    run_sync,
+)
 from .errors import HHError, SubmitUncertain, ValidationError
 
 __all__ = [
@@ -132,33 +137,6 @@ def blocking_wanted(wait_flag: bool, env: Mapping[str, str] | None = None) -> bo
     if forced in ("0", "false", "no", "off"):
         return False
     return is_headless() or not in_kernel()
-
-
-_own = threading.local()
-
-
-def run_sync(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run ``coro`` to completion from synchronous code.
-
-    Inside the kernel's running loop the loop is re-entered (nest-asyncio2, as the core's
-    blocking facade does), so jobs keep running on it after the cell returns. Without a
-    running loop (terminal IPython) one private loop per thread is reused, so connection
-    pools and job tasks stay on the same loop from cell to cell.
-    """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is None:
-        own: asyncio.AbstractEventLoop | None = getattr(_own, "loop", None)
-        if own is None or own.is_closed():
-            own = asyncio.new_event_loop()
-            _own.loop = own
-        return own.run_until_complete(coro)
-    import nest_asyncio2
-
-    nest_asyncio2.apply(loop)
-    return loop.run_until_complete(coro)
 
 
 def _parse_options(parser: Any, line: str) -> Any:

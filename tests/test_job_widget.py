@@ -228,3 +228,18 @@ def test_embed_export_keeps_the_whole_widget_state_and_no_clip_bytes() -> None:
     assert state["status"] == "failed" and state["message"] == "flagged"
     assert state["prompt"] == "<b>bold</b> horse"  # the front end renders it as text
     assert "clip" in state and not state["clip"]
+
+
+def test_show_a_prompt_in_plain_python_follows_it_with_a_progress_line(
+    client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = display.show("a skewbald horse", client=client, duration=3, seed=109)
+    assert job.status is Status.SUCCEEDED and job.video_path.is_file()
+    err = capsys.readouterr().err
+    assert err.startswith("\rhappyhorse: queued · text-to-video on segmind")
+    assert err.count("\n") == 1 and "done" in err.splitlines()[-1]
+
+
+def test_show_refuses_request_fields_with_a_job() -> None:
+    with pytest.raises(TypeError, match="duration"):
+        display.show(_job(Status.SUCCEEDED), duration=3)
