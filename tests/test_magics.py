@@ -357,3 +357,17 @@ def test_sweep_over_budget_is_refused_before_submitting(ip: InteractiveShell, sa
     with pytest.raises(UsageError, match="budget"):
         ip.run_cell_magic("happyhorse", "-d 3 --sweep seed=50-53 --budget 0.5 --wait", "a horse")
     assert len(submits(sandbox)) == before
+
+
+def test_view_kind_follows_the_front_end_and_hh_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hh_notebook.magics import view_kind
+
+    monkeypatch.setattr(magics, "in_kernel", lambda: False)
+    assert view_kind({"HH_DISPLAY": "widget"}) == "text"  # no kernel: nothing can render one
+    monkeypatch.setattr(magics, "in_kernel", lambda: True)
+    monkeypatch.setattr(magics, "is_headless", lambda: False)
+    assert view_kind({}) == "widget"
+    assert view_kind({"HH_DISPLAY": "static"}) == "static"
+    monkeypatch.setattr(magics, "is_headless", lambda: True)
+    assert view_kind({}) == "static"
+    assert view_kind({"HH_DISPLAY": "widget"}) == "widget"
