@@ -243,3 +243,41 @@ def test_show_a_prompt_in_plain_python_follows_it_with_a_progress_line(
 def test_show_refuses_request_fields_with_a_job() -> None:
     with pytest.raises(TypeError, match="duration"):
         display.show(_job(Status.SUCCEEDED), duration=3)
+
+
+def test_unknown_submit_reconciles_to_the_job_the_provider_made(
+    tmp_path: pathlib.Path, fresh_sandbox: Any
+) -> None:
+    from hh_notebook.errors import SubmitUncertain
+
+    fresh_sandbox.add_fault({"provider": "hiapi", "endpoint": "submit", "kind": "reset_after"})
+    c = Client(provider="hiapi", base_url=fresh_sandbox.base_url, data_dir=tmp_path / "h")
+
+    async def scenario() -> tuple[str, str, JobWidget]:
+        request = GenerationRequest(prompt="a horse lost in transit", duration=3, seed=110)
+        try:
+            await c.submit(request)
+        except SubmitUncertain as exc:
+            job = exc.job
+        else:  # pragma: no cover - the fault makes the answer get lost
+            raise AssertionError("the submit answer was not lost")
+        widget = JobWidget(job, client=c)
+        before = (widget.status, widget.message)
+        task = widget.reconcile()
+        assert task is not None
+        await task
+        await widget.job.wait(60)
+        return before[0], before[1], widget
+
+    try:
+        status, message, widget = asyncio.run(scenario())
+    finally:
+        c.close()
+    assert status == "unknown" and "Reconcile" in message
+    assert widget.status == "succeeded" and widget.provider_job_id.startswith("tk-")
+    submits = [
+        r
+        for r in fresh_sandbox.request_log()
+        if r["method"] == "POST" and r.get("endpoint") == "submit"
+    ]
+    assert len(submits) == 1  # found, not resubmitted

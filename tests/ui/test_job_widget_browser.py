@@ -290,3 +290,31 @@ def test_clip_loads_only_once_the_widget_is_on_screen(jupyter_lab: JupyterLab, p
     assert offscreen["src"] is None and "on screen" in offscreen["note"], offscreen
     page.evaluate("() => document.querySelector('.hh-job').scrollIntoView()")
     _assert_plays(page)
+
+
+def test_unknown_submit_says_so_and_reconcile_finds_the_job(jupyter_lab: JupyterLab, page) -> None:
+    write_notebook(
+        jupyter_lab.root,
+        "reconcile.ipynb",
+        [
+            (
+                "%load_ext hh_notebook\nfrom hh_notebook.config import local_sandbox\n"
+                "local_sandbox().add_fault({'provider': 'hiapi', 'endpoint': 'submit',"
+                " 'kind': 'reset_after'})"
+            ),
+            "%%happyhorse --provider hiapi -d 3 -s 12\nA horse whose receipt was lost",
+        ],
+    )
+    jupyter_lab.open(page, "reconcile.ipynb")
+    run_all_cells(page)
+    wait_for_js(page, "document.querySelector('.hh-job')?.dataset.status === 'unknown'", timeout=90)
+    assert "Reconcile" in page.locator(".hh-job .hh-message").inner_text()
+    reconcile = page.locator(".hh-job .hh-reconcile")
+    assert reconcile.is_visible() and not page.locator(".hh-job .hh-retry").is_visible()
+    save_screenshot(page, "unknown_with_reconcile", "test_reconcile")
+    reconcile.click()
+    wait_for_js(
+        page, "document.querySelector('.hh-job').dataset.status === 'succeeded'", timeout=90
+    )
+    _assert_plays(page)
+    assert page.locator(".hh-job .hh-jobid-text").inner_text().startswith("tk-")
