@@ -4,7 +4,9 @@ Provider choice: an explicit ``provider=`` > ``HH_PROVIDER`` > the first
 provider whose key variable is set (``SEGMIND_API_KEY``, ``APIFRAME_API_KEY``,
 ``HIAPI_API_KEY``, ``HH_OPENAI_API_KEY``, in that order) > the local sandbox,
 started in this process on 127.0.0.1 with a one-line notice that its clips are
-synthetic. Base URLs come from ``base_url=`` or ``HH_<PROVIDER>_BASE_URL``;
+synthetic. A provider named while no key of any provider and no base URL is
+configured also runs on the sandbox, speaking that provider's protocol; with
+some other provider's key set, a missing key is an error instead. Base URLs come from ``base_url=`` or ``HH_<PROVIDER>_BASE_URL``;
 the data directory from ``data_dir=``, ``HH_DATA_DIR`` or the per-user data
 directory. Keys are wrapped in :class:`Secret`, whose repr never shows them.
 """
@@ -167,6 +169,10 @@ def local_sandbox(env: Mapping[str, str] | None = None) -> Any:
         return sandbox
 
 
+def _any_key(env: Mapping[str, str]) -> bool:
+    return any(env.get(get_provider(n).env_key) for n in PROVIDER_NAMES)
+
+
 def _choose_provider(provider: str | None, env: Mapping[str, str]) -> tuple[str | None, str]:
     """(name or None for the sandbox, how it was chosen)."""
     if provider:
@@ -175,7 +181,7 @@ def _choose_provider(provider: str | None, env: Mapping[str, str]) -> tuple[str 
         return get_provider(env["HH_PROVIDER"]).name, "HH_PROVIDER"
     for name in PROVIDER_NAMES:
         if env.get(get_provider(name).env_key):
-            return name, get_provider(name).env_key
+            return name, "key"
     return None, "default"
 
 
@@ -220,6 +226,13 @@ def resolve_settings(
                             probe_sandbox(url))
 
     spec = get_provider(name)
+    if key is None and sandbox is None and not base_url and not env.get(spec.base_url_env) \
+            and not _any_key(env):
+        # A provider named but nothing configured at all: its protocol on the local sandbox.
+        # (With some other provider's key set, a missing key stays an error below.)
+        url = local_sandbox(env).base_url
+        return Settings(name, Secret(SANDBOX_KEY), url.rstrip("/"), folder, True,
+                        probe_sandbox(url))
     url = base_url or env.get(spec.base_url_env) or spec.default_base_url
     if not url:
         raise ConfigError(
@@ -233,9 +246,10 @@ def resolve_settings(
     scale = None if url == spec.default_base_url.rstrip("/") else probe_sandbox(url)
     if key is None:
         if scale is None:
+            why = ("a key for another provider is set, so the local sandbox is not used"
+                   if _any_key(env) else "or pass sandbox=True to use the local sandbox")
             raise ConfigError(
-                f"no API key for {name}: set {spec.env_key} or pass api_key= "
-                "(or leave the provider unset to try the local sandbox)"
+                f"no API key for {name}: set {spec.env_key} or pass api_key= ({why})"
             )
         key = Secret(SANDBOX_KEY)
     return Settings(name, key, url, folder, scale is not None, scale)

@@ -298,7 +298,7 @@ class PollPolicy:
     """
 
     first_poll_fraction: float = 1.0
-    interval: float = 5.0
+    interval: float = 4.0
     late_interval: float = 15.0
     late_growth: float = 1.25
     max_wait: float = 3600.0
@@ -644,6 +644,8 @@ class Lifecycle:
     async def _poll_until_done(self, job: Job) -> None:
         provider = self.provider
         last_delay: float | None = None
+        planned: float | None = None  # provider seconds since submit of the last planned call
+        last_call = -provider.min_poll_interval
         # Bounded: max_wait provider seconds at no less than the floor per call.
         max_polls = int(self.policy.max_wait / max(provider.min_poll_interval, 1.0)) + 10
         for _ in range(max_polls):
@@ -651,15 +653,19 @@ class Lifecycle:
             if since > self.policy.max_wait:
                 self._lose(job, f"no result after {self.policy.max_wait / 60:.0f} min")
                 return
-            delay = self.policy.next_delay(provider, since, last_delay)
-            last_delay = delay
-            await self._sleep(delay)
+            # Calls sit on a grid measured from the submit, so request latency does not
+            # accumulate into the schedule; never closer than the floor to the last call.
+            anchor = planned if planned is not None else since
+            last_delay = self.policy.next_delay(provider, anchor, last_delay)
+            planned = max(anchor + last_delay, last_call + provider.min_poll_interval)
+            await self._sleep(planned - since)
             state = await self._request_with_retries(
                 job,
                 lambda: provider.build_poll(self._job_state(job), self._key.reveal(),
                                             self.base_url),
                 provider.parse_poll, "status check",
             )
+            last_call = self._provider_elapsed(job)  # after any retries inside
             if state is None:
                 return
             if state.status is Status.SUCCEEDED:

@@ -62,9 +62,23 @@ def test_base_url_from_argument_or_environment() -> None:
     assert not s.is_sandbox  # nothing answers /_sandbox/info there
 
 
-def test_missing_key_is_a_clear_config_error() -> None:
-    with pytest.raises(ConfigError, match="SEGMIND_API_KEY"):
-        resolve_settings("segmind", env=env())
+def test_missing_key_is_a_clear_config_error_when_another_key_is_set() -> None:
+    with pytest.raises(ConfigError, match="SEGMIND_API_KEY") as info:
+        resolve_settings("segmind", env=env(HIAPI_API_KEY="hi"))
+    assert "another provider" in str(info.value)
+
+
+def test_missing_key_with_a_real_base_url_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="HIAPI_API_KEY"):
+        resolve_settings("hiapi", base_url="http://127.0.0.1:9", env=env())
+
+
+@pytest.mark.parametrize("provider", ["segmind", "apiframe", "hiapi", "openai"])
+def test_named_provider_without_any_key_runs_on_the_sandbox(provider: str) -> None:
+    s = resolve_settings(provider, env=env(HH_SANDBOX_TIME_SCALE="0.005"))
+    assert (s.provider, s.is_sandbox) == (provider, True)
+    assert s.base_url.startswith("http://127.0.0.1:")
+    assert s.api_key.reveal() == SANDBOX_KEY
 
 
 def test_unknown_provider() -> None:

@@ -29,7 +29,7 @@ def schedule(provider: str, until: float, policy: PollPolicy | None = None) -> l
 def test_a_150_s_job_costs_a_handful_of_calls(provider: str) -> None:
     calls = schedule(provider, 150.0)
     assert calls[0] == 100.0
-    assert len(calls) <= 12  # the segmind SDK's default wait() makes ~150
+    assert len(calls) <= 14  # the segmind SDK's default wait() makes ~150
     assert calls[-1] - 150.0 <= 5.0  # noticed within one cadence step
 
 

@@ -164,3 +164,19 @@ def test_result_without_output_is_unexpected() -> None:
 def test_download_of_a_cdn_url_never_carries_the_key() -> None:
     call = P.build_download("https://cdn.example/v.mp4", KEY, BASE)
     assert KEY not in json.dumps(call.headers)
+
+
+def test_406_explains_the_balance_reservation() -> None:
+    from hh_notebook.providers.segmind import RESERVATION_NOTE
+
+    with pytest.raises(InsufficientCredits) as info:
+        P.parse_submit(406, {}, body({"error": "Not enough credits to process request"}))
+    text = str(info.value)
+    assert text.startswith("segmind: HTTP 406: Not enough credits to process request — ")
+    assert RESERVATION_NOTE in text and "reserves the model's average cost" in text
+
+
+def test_406_for_a_wrong_content_type_is_not_about_credits_text() -> None:
+    with pytest.raises(InsufficientCredits) as info:
+        P.parse_submit(406, {}, body({"error": "Unsupported Content-Type: send application/json"}))
+    assert "reserves" not in str(info.value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import InsufficientCredits
 from ..request import GenerationRequest, Mode
 from .base import (
     HttpCall,
@@ -28,7 +29,13 @@ from .base import (
     short_text,
 )
 
-__all__ = ["SegmindProvider"]
+__all__ = ["RESERVATION_NOTE", "SegmindProvider"]
+
+#: Added to Segmind's 406 answers, whose own text does not say why a cheap clip is refused.
+RESERVATION_NOTE = (
+    "Segmind reserves the model's average cost before running, so a balance below that "
+    "reservation is refused even for a cheaper clip; top up (a balance above about $10 avoids it)"
+)
 
 _STATUSES = {
     "QUEUED": Status.QUEUED,
@@ -110,7 +117,13 @@ class SegmindProvider(Provider):
 
     def parse_submit(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
         if not 200 <= status < 300:
-            raise self._error(status, headers, body)
+            error = self._error(status, headers, body)
+            if isinstance(error, InsufficientCredits) and "content-type" not in error.message.lower():
+                error = InsufficientCredits(
+                    error.provider, error.status_code, error.code,
+                    f"{error.message} — {RESERVATION_NOTE}", error.retry_after,
+                )
+            raise error
         data = parse_json(body)
         request_id = data.get("request_id") if isinstance(data, dict) else None
         if not isinstance(request_id, str) or not request_id:
