@@ -140,8 +140,7 @@ class Client:
                 return Job.from_record(paid, from_cache=True)
         job = Job(id=new_job_id(), request=req, provider=self.provider, model=model,
                   cost=self._estimate_or_none(req), tags=tags)
-        self._lifecycle.record(job, fingerprint)
-        await self._lifecycle.submit(job)
+        await self._lifecycle.submit(job, fingerprint)
         self._start(job)
         return job
 

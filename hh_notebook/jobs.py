@@ -508,15 +508,18 @@ class Lifecycle:
             )
         )
 
-    async def submit(self, job: Job) -> None:
-        """Send the submit for a recorded job.
+    async def submit(self, job: Job, fingerprint: str | None = None) -> None:
+        """Record ``job`` in the journal, then send its submit.
 
-        Raises :class:`ProviderError` (nothing was created: 400/401/403/406, a
+        Raises :class:`~hh_notebook.errors.ValidationError` when the request
+        cannot be translated (nothing recorded or sent),
+        :class:`ProviderError` (nothing was created: 400/401/403/406, a
         connection refused, 429 after the bounded retries) or
         :class:`SubmitUncertain` (the job may exist; it is marked unknown).
         """
         self.attach(job)
         call = self.provider.build_submit(job.request, self._key.reveal(), self.base_url)
+        self.record(job, fingerprint)
         log.debug("job %s: submitting %r", job.id, call)
         job._emit("submitting")
         for attempt in range(self.policy.submit_rate_limit_retries + 1):
@@ -550,9 +553,8 @@ class Lifecycle:
                 raise
             break
         job.provider_job_id = state.provider_job_id
-        job.submitted_at = state.created if state.created and abs(
-            state.created - time.time()) < 300 else time.time()
-        job.submitted_at = min(job.submitted_at, time.time())
+        # Local clock (not the provider's ``created``: other clock, often whole seconds).
+        job.submitted_at = time.time()
         job.phase = "polling"
         self._apply(job, state)
         self._save(job)

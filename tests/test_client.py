@@ -207,3 +207,16 @@ def test_canary_key_appears_nowhere(fresh_sandbox, tmp_path, caplog) -> None:
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), path
+
+
+def test_untranslatable_request_records_and_sends_nothing(sandbox, tmp_path) -> None:
+    from hh_notebook.jobs import Job
+
+    client = make_client(sandbox, "hiapi", tmp_path)
+    before = len(sandbox.request_log())
+    job = Job(id="local-bytes", request=GenerationRequest(prompt="p", image=b"\x89PNG"),
+              provider="hiapi", model="1.1")
+    with pytest.raises(ValidationError, match="URL"):
+        run(client._lifecycle.submit(job))
+    assert client.jobs() == []
+    assert len(sandbox.request_log()) == before
