@@ -310,6 +310,11 @@ class PollPolicy:
     max_rate_limit_wait: float = 300.0
     download_attempts: int = 6
     max_clip_bytes: int = 1024 * 1024 * 1024
+    #: Real seconds to wait for an answer to one API call (not scaled).
+    read_timeout: float = 60.0
+    #: Real seconds after a lost submit before its absence from the provider's task
+    #: list is taken as proof that it never arrived (a slow server may still create it).
+    reconcile_grace: float = 120.0
 
     def next_delay(self, provider: Provider, since_submit: float, last_delay: float | None) -> float:
         """Provider seconds to wait before the next status call."""
@@ -365,10 +370,11 @@ class _Uncertain(Exception):
     """The request may have reached the server but no usable answer came back."""
 
 
-async def _send(call: HttpCall) -> tuple[int, dict[str, str], bytes]:
+async def _send(call: HttpCall, read_timeout: float = 60.0) -> tuple[int, dict[str, str], bytes]:
     """Send ``call``; returns (status, headers, body). Transport errors propagate."""
     answer = await http_client().request(
-        call.method, call.url, headers=call.headers, json=call.json, params=call.params
+        call.method, call.url, headers=call.headers, json=call.json, params=call.params,
+        timeout=httpx.Timeout(connect=10.0, read=read_timeout, write=60.0, pool=30.0),
     )
     return answer.status_code, dict(answer.headers), answer.content
 
@@ -563,7 +569,7 @@ class Lifecycle:
 
     async def _submit_once(self, call: HttpCall) -> JobState:
         try:
-            status, headers, body = await _send(call)
+            status, headers, body = await _send(call, self.policy.read_timeout)
         except httpx.TransportError as exc:
             if _is_pre_send(exc):
                 raise ProviderError(
@@ -609,7 +615,7 @@ class Lifecycle:
         limited = 0
         while True:
             try:
-                status, headers, body = await _send(build())
+                status, headers, body = await _send(build(), self.policy.read_timeout)
                 return parse(status, headers, body)
             except RateLimited as exc:
                 limited += 1
@@ -846,7 +852,7 @@ class Lifecycle:
         last = ""
         for attempt in range(1, self.policy.max_poll_errors + 1):
             try:
-                status, headers, body = await _send(call)
+                status, headers, body = await _send(call, self.policy.read_timeout)
                 return self.provider.parse_list(status, headers, body)
             except RateLimited as exc:
                 last = self._error_text(exc)
@@ -871,7 +877,21 @@ class Lifecycle:
         job._emit(f"reconciled: the submit had been accepted as {provider_job_id}")
 
     def never_arrived(self, job: Job) -> None:
-        """Record that a lost submit created nothing (absent from the task list)."""
+        """Record that a lost submit created nothing (absent from the task list).
+
+        Within :attr:`PollPolicy.reconcile_grace` of the submit the job stays
+        unknown instead: the provider may still be creating the task.
+        """
+        age = time.time() - job.created_at
+        if age < self.policy.reconcile_grace:
+            job.status = Status.UNKNOWN
+            job.error = (
+                f"not in {self.provider.name}'s task list yet ({age:.0f} s after the submit); "
+                f"reconcile('{job.id}') again after {self.policy.reconcile_grace:.0f} s"
+            )
+            self._save(job)
+            job._emit(job.error)
+            return
         self._finish(job, Status.FAILED,
                      "the submit never reached the provider (not in its task list); "
                      "nothing was charged", "reconciled: never submitted")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,6 +45,17 @@ def log_for(sb: Sandbox, endpoint: str, provider: str | None = None) -> list[dic
     """The sandbox's request-log entries for one endpoint (and provider)."""
     return [e for e in sb.request_log()
             if e["endpoint"] == endpoint and (provider is None or e["provider"] == provider)]
+
+
+def wait_until(condition: Any, timeout: float, interval: float = 0.05) -> bool:
+    """Check ``condition()`` until it holds or ``timeout`` real seconds pass."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        pause.wait(interval)
+    return bool(condition())
 
 
 def is_mp4(path: Path | None) -> bool:

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from lifecycle_fixtures import IMG1, IMG2, is_mp4, log_for, make_client, run
+from lifecycle_fixtures import IMG1, IMG2, is_mp4, log_for, make_client, run, wait_until
 from PIL import Image
 
 from hh_notebook.errors import (
@@ -210,7 +210,12 @@ def test_reconcile_marks_a_submit_that_never_arrived_failed(fresh_sandbox, tmp_p
     client = make_client(fresh_sandbox, "hiapi", tmp_path)
     with pytest.raises(SubmitUncertain) as info:
         run(client.submit(GenerationRequest(prompt="a horse")))
-    job = run(client.reconcile(info.value.job.id))
+    # Too soon to conclude: the provider might still be creating the task.
+    early = run(client.reconcile(info.value.job.id))
+    assert early.status is Status.UNKNOWN and "again" in early.error
+    assert client.journal.get(early.id).phase == "submitting"
+    later = make_client(fresh_sandbox, "hiapi", tmp_path, policy=PollPolicy(reconcile_grace=0))
+    job = run(later.reconcile(info.value.job.id))
     assert job.status is Status.FAILED
     assert "never reached" in job.error
     assert client.journal.get(job.id).phase == "done"
@@ -394,3 +399,32 @@ def test_clips_are_named_by_job_id_only(sandbox, tmp_path) -> None:
     job = run(_generate(make_client(sandbox, "hiapi", tmp_path)))
     assert [p.name for p in (tmp_path / "clips").iterdir()] == [f"{job.id}.mp4"]
     assert Path(job.video_path).resolve().parent == (tmp_path / "clips").resolve()
+
+
+def test_submit_read_timeout_is_uncertain_and_reconciled(fresh_sandbox, tmp_path) -> None:
+    # The answer comes too late for the client, but the task is created all the same.
+    fresh_sandbox.add_fault({"provider": "hiapi", "endpoint": "submit", "kind": "slow",
+                             "delay": 1.0})
+    client = make_client(fresh_sandbox, "hiapi", tmp_path,
+                         policy=PollPolicy(read_timeout=0.2))
+    with pytest.raises(SubmitUncertain, match="ReadTimeout"):
+        run(client.submit(GenerationRequest(prompt="a horse")))
+    assert wait_until(lambda: any(e.get("job_id") for e in log_for(fresh_sandbox, "submit")), 30)
+
+    async def go():
+        job = await client.reconcile(client.jobs()[0].id)
+        return await job.wait(30)
+
+    job = run(go())
+    assert job.status is Status.SUCCEEDED
+    [submit] = log_for(fresh_sandbox, "submit")
+    assert submit["job_id"] == job.provider_job_id
+
+
+def test_poll_read_timeouts_are_retried(fresh_sandbox, tmp_path) -> None:
+    fresh_sandbox.add_fault({"provider": "segmind", "endpoint": "poll", "kind": "slow",
+                             "delay": 0.5, "count": 2})
+    client = make_client(fresh_sandbox, "segmind", tmp_path,
+                         policy=PollPolicy(read_timeout=0.2, backoff_base=1.0, backoff_cap=4.0))
+    assert run(_generate(client)).status is Status.SUCCEEDED
+    assert len(log_for(fresh_sandbox, "submit")) == 1

@@ -6,12 +6,11 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from lifecycle_fixtures import is_mp4, log_for
+from lifecycle_fixtures import is_mp4, log_for, wait_until
 
 from hh_notebook.journal import Journal
 from hh_notebook.sandbox import Sandbox
@@ -50,17 +49,6 @@ def slow_sandbox():
     # Slow enough that nothing finishes while the first process starts up and dies.
     with Sandbox(time_scale=0.02) as sb:
         yield sb
-
-
-def wait_until(condition, timeout: float, interval: float = 0.05) -> bool:
-    """Check ``condition`` until it holds or ``timeout`` real seconds pass."""
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        pause.wait(interval)
-    return bool(condition())
 
 
 def _read_line(proc: subprocess.Popen, timeout: float) -> str:
