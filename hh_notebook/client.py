@@ -157,6 +157,7 @@ class Client:
             self._lifecycle.track(job), name=f"hh-job-{job.id}"
         )
         self._active[job.id] = job
+        _TRACKED[job.id] = job
 
     async def generate_async(
         self,
@@ -240,6 +241,9 @@ class Client:
         """The live :class:`Job` if this client tracks it, else one rebuilt from the journal."""
         if job_id in self._active:
             return self._active[job_id]
+        tracked = _TRACKED.get(job_id)
+        if tracked is not None and tracked.tracking:
+            return tracked
         return Job.from_record(self.journal.get(job_id))
 
     def _check_provider(self, record: JobRecord) -> None:
@@ -255,9 +259,10 @@ class Client:
         A job already being tracked is returned as is. A job whose submit was
         never answered is reconciled first (see :meth:`reconcile`).
         """
-        active = self._active.get(job_id)
-        if active is not None and active.tracking:
-            return active
+        # Already followed here, or by another client of this process (a widget, the magic)?
+        for active in (self._active.get(job_id), _TRACKED.get(job_id)):
+            if active is not None and active.tracking:
+                return active
         record = self.journal.get(job_id)
         job = Job.from_record(record)
         if not record.unfinished:
@@ -343,6 +348,10 @@ async def _drain(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
 
+
+#: Jobs being followed by any client of this process (weakly held), so that two
+#: clients never track, poll and download the same job twice.
+_TRACKED: weakref.WeakValueDictionary[str, Job] = weakref.WeakValueDictionary()
 
 _default: Client | None = None
 _default_lock = threading.Lock()

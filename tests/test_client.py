@@ -220,3 +220,21 @@ def test_untranslatable_request_records_and_sends_nothing(sandbox, tmp_path) -> 
         run(client._lifecycle.submit(job))
     assert client.jobs() == []
     assert len(sandbox.request_log()) == before
+
+
+def test_two_clients_never_track_the_same_job_twice(sandbox, tmp_path) -> None:
+    first = make_client(sandbox, "apiframe", tmp_path)
+    second = make_client(sandbox, "apiframe", tmp_path)
+
+    async def go():
+        job = await first.submit(GenerationRequest(prompt="shared"))
+        same = await second.resume(job.id)
+        assert same is job
+        assert second.job(job.id) is job
+        return await job.wait(30)
+
+    job = run(go())
+    assert job.status is Status.SUCCEEDED
+    downloads = [e for e in log_for(sandbox, "download", "apiframe")
+                 if e.get("job_id") == job.provider_job_id]
+    assert len(downloads) == 1
