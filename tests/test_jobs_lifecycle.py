@@ -428,3 +428,39 @@ def test_poll_read_timeouts_are_retried(fresh_sandbox, tmp_path) -> None:
                          policy=PollPolicy(read_timeout=0.2, backoff_base=1.0, backoff_cap=4.0))
     assert run(_generate(client)).status is Status.SUCCEEDED
     assert len(log_for(fresh_sandbox, "submit")) == 1
+
+
+def test_key_revoked_mid_job_stops_tracking_and_resume_recovers(fresh_sandbox, tmp_path) -> None:
+    client = make_client(fresh_sandbox, "hiapi", tmp_path)
+
+    async def go():
+        job = await client.submit(GenerationRequest(prompt="a horse"))
+        fresh_sandbox.set_keys("hiapi", ["a-different-key"])
+        return await job.wait(30)
+
+    job = run(go())
+    assert job.status is Status.UNKNOWN
+    assert "refused" in job.error and "HTTP 401" in job.error
+    fresh_sandbox.set_keys("hiapi", None)
+
+    async def again():
+        resumed = await client.resume(job.id)
+        return await resumed.wait(30)
+
+    assert run(again()).status is Status.SUCCEEDED
+    assert len(log_for(fresh_sandbox, "submit")) == 1
+
+
+def test_events_carry_an_eta_from_the_typical_duration(sandbox, tmp_path) -> None:
+    client = make_client(sandbox, "segmind", tmp_path)
+    events: list[JobEvent] = []
+
+    async def go():
+        job = await client.submit(GenerationRequest(prompt="eta"))
+        job.subscribe(events.append)
+        assert job.eta is not None and 0 < job.eta <= 140 * sandbox.time_scale
+        return await job.wait(30)
+
+    job = run(go())
+    assert job.eta == 0.0
+    assert events[-1].eta == 0.0
