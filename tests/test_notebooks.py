@@ -267,7 +267,7 @@ def test_images_and_references(run_notebook: Callable[[str], Run]) -> None:
     assert all(p.is_file() for p in _clips_in(i2v, run.folder)) and _clips_in(i2v, run.folder)
 
     assert run.text("r2v_request.mode") == "<Mode.R2V: 'r2v'>"
-    assert re.match(r"succeeded \$0\.56 [0-9a-f]{32}\.mp4", run.text("r2v = hh.generate"))
+    assert re.match(r"succeeded \$0\.56 [0-9a-f]{32}\.mp4", run.text("r2v = segmind.generate"))
     assert "[Image 4] points past the 3 images given" in run.text('"[Image 4] waves')
     url_only = run.text('validate("apiframe")')
     assert url_only.count("the apiframe provider takes image URLs only") == 3
@@ -317,6 +317,13 @@ def test_providers_side_by_side(run_notebook: Callable[[str], Run]) -> None:
     lines = table.splitlines()[1:]
     assert [line.split()[1] for line in lines] == ["segmind", "apiframe", "hiapi", "openai"]
     assert all("succeeded" in line and "aac" in line for line in lines), table
+    switched = run.text('hh.Client(provider="hiapi")')
+    assert re.fullmatch(r"hiapi 1\.1 succeeded \d+x\d+\n?", switched), switched
+    width, height = map(int, switched.split()[-1].split("x"))
+    assert abs(width / height - 21 / 9) < 0.05
+    magic = run.html("--provider openai")
+    assert "T2V · openai · HappyHorse 1.0" in magic and "aspect ratio: 21:9" in magic
+    assert [p.is_file() for p in _clips_in(magic, run.folder)] == [True]
 
 
 def test_playground_renders_a_clip(run_notebook: Callable[[str], Run]) -> None:

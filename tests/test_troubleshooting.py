@@ -22,7 +22,15 @@ PROMPT = "A white horse gallops along a beach at dawn, waves crashing"
 
 SEGMIND_406 = (
     "segmind: HTTP 406: Insufficient credits: your balance is below this model's average cost "
-    "($1.44) reserved before running. Please top up."
+    "($1.44) reserved before running. Please top up. — Segmind reserves the model's average "
+    "cost before running, so a balance below that reservation is refused even for a cheaper "
+    "clip; top up (a balance above about $10 avoids it)"
+)
+#: The same, for the 406 body Segmind documents (what a real account sees).
+SEGMIND_406_DOCUMENTED = (
+    "segmind: HTTP 406: Not enough credits to process request — Segmind reserves the model's "
+    "average cost before running, so a balance below that reservation is refused even for a "
+    "cheaper clip; top up (a balance above about $10 avoids it)"
 )
 DURATION_TOO_SHORT = (
     "1 problem with this request:\n"
@@ -80,6 +88,19 @@ def test_segmind_406_explains_the_balance_reservation(
         assert record.status == "failed" and record.video_path is None
     finally:
         client.close()
+
+
+def test_segmind_406_as_documented_gets_the_same_explanation() -> None:
+    # Segmind's own 406 text says only "Not enough credits"; the explanation is added client-side.
+    body = b'{"error": "Not enough credits to process request"}'
+    with pytest.raises(hh.InsufficientCredits) as caught:
+        get_provider("segmind").parse_submit(406, {}, body)
+    assert str(caught.value) == SEGMIND_406_DOCUMENTED
+    # A 406 for a wrong Content-Type is not about money and gets no such note.
+    wrong_type = b'{"error": "Unsupported Content-Type: send application/json"}'
+    with pytest.raises(hh.ProviderError) as other:
+        get_provider("segmind").parse_submit(406, {}, wrong_type)
+    assert "reserves" not in str(other.value)
 
 
 def test_duration_under_3_seconds_is_refused_before_sending(
