@@ -13,7 +13,6 @@ import json
 import re
 import shutil
 import sys
-import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -55,7 +54,6 @@ class Run:
     data_dir: Path
     nb: Any
     path: Path
-    seconds: float
 
     def cell(self, needle: str) -> Any:
         """The one code cell whose source contains ``needle``."""
@@ -82,7 +80,8 @@ class Run:
         )
 
 
-def _execute(name: str, root: Path) -> Run:
+def _execute(name: str, root: Path, configured: dict[str, str] | None = None) -> Run:
+    """Run ``name`` in a copy of the folder; ``configured`` adds environment (keys, base URLs)."""
     work = root / "notebooks"
     shutil.copytree(NOTEBOOKS, work)
     data_dir = root / "data"
@@ -93,6 +92,7 @@ def _execute(name: str, root: Path) -> Run:
         "IPYTHONDIR": str(root / "ipython"),
         "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
         "MPLBACKEND": "agg",
+        **(configured or {}),
     }
     with pytest.MonkeyPatch.context() as mp:
         for var in CLEARED_ENV:
@@ -103,14 +103,12 @@ def _execute(name: str, root: Path) -> Run:
             nb, timeout=CELL_TIMEOUT, kernel_name="python3",
             resources={"metadata": {"path": str(work)}},
         )  # fmt: skip
-        started = time.monotonic()
         try:
             client.execute()
         finally:
-            seconds = time.monotonic() - started
             executed = work / f"executed_{name}"
             nbformat.write(nb, executed)
-    return Run(work, data_dir, nb, executed, seconds)
+    return Run(work, data_dir, nb, executed)
 
 
 @pytest.fixture(scope="module")
@@ -335,3 +333,31 @@ def test_playground_renders_a_clip(run_notebook: Callable[[str], Run]) -> None:
     assert re.match(r"succeeded \$0\.56 [0-9a-f]{32}\.mp4", done), done
     clips = list((run.data_dir / "clips").glob("*.mp4"))
     assert len(clips) == 1
+
+
+# -- the same notebooks with keys configured ------------------------------------------------------
+
+#: Keys as a real user sets them; the value is a canary that must never show in a notebook.
+CANARY = "sk-canary-0e5d7c1f9a"
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_notebook_runs_unchanged_with_keys_configured(
+    name: str, sandbox: Any, tmp_path: Path
+) -> None:
+    # Every provider has a key and a base URL, as with real accounts; the endpoints are a
+    # sandbox so that nothing is paid. The notebooks take the configured path (no fallback).
+    from hh_notebook.providers import PROVIDER_NAMES, get_provider
+
+    configured = {}
+    for provider in PROVIDER_NAMES:
+        spec = get_provider(provider)
+        configured[spec.env_key] = f"{CANARY}-{provider}"
+        configured[spec.base_url_env] = sandbox.base_url
+    run = _execute(name, tmp_path, configured)
+    assert _error_outputs(run.nb) == []
+    text = run.path.read_text(encoding="utf-8")
+    assert "using the local sandbox" not in text
+    assert CANARY not in text
+    journal = run.data_dir / "journal.sqlite3"
+    assert journal.is_file() and CANARY.encode() not in journal.read_bytes()
