@@ -20,6 +20,7 @@ from .base import (
     Provider,
     Status,
     UnexpectedAnswer,
+    find_url,
     image_urls,
     join_url,
     parse_json,
@@ -39,16 +40,12 @@ _STATUSES = {
 }
 
 
+_RESULT_KEYS = ("videoUrl", "video_url", "url", "video", "videos", "urls", "output")
+
+
 def result_url(value: Any) -> str | None:
     """The video URL from Apiframe's ``result``: a string, a list, or an object."""
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, list):
-        for item in value:
-            url = result_url(item)
-            if url:
-                return url
-        return None
+    return find_url(value, _RESULT_KEYS)
     if isinstance(value, dict):
         for key in ("videoUrl", "video_url", "url", "video", "videos", "urls", "output"):
             url = result_url(value.get(key))

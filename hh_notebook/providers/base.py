@@ -447,3 +447,22 @@ def _describe(image: Any) -> str:
     if isinstance(image, str):
         return image if len(image) < 120 else image[:117] + "..."
     return f"<{type(image).__name__}>"
+
+
+def find_url(value: Any, keys: tuple[str, ...]) -> str | None:
+    """The first non-empty URL string in ``value``: a string, a list, or an object whose
+    ``keys`` are tried in order (nested values are searched the same way)."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, list):
+        for item in value:
+            url = find_url(item, keys)
+            if url:
+                return url
+        return None
+    if isinstance(value, dict):
+        for key in keys:
+            url = find_url(value.get(key), keys)
+            if url:
+                return url
+    return None

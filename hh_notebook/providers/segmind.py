@@ -20,6 +20,7 @@ from .base import (
     Provider,
     Status,
     UnexpectedAnswer,
+    find_url,
     image_urls,
     is_http_url,
     join_url,
@@ -48,16 +49,12 @@ _STATUSES = {
 }
 
 
+_OUTPUT_KEYS = ("video", "video_url", "url", "output")
+
+
 def _output_url(value: Any) -> str | None:
     """The video URL from Segmind's ``output`` (a string, a list or an object)."""
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, list):
-        for item in value:
-            url = _output_url(item)
-            if url:
-                return url
-        return None
+    return find_url(value, _OUTPUT_KEYS)
     if isinstance(value, dict):
         for key in ("video", "video_url", "url", "output"):
             url = _output_url(value.get(key))
