@@ -166,9 +166,13 @@ class Client:
         force: bool = False,
         tags: dict[str, Any] | None = None,
         timeout: float | None = None,
+        progress: bool = False,
         **params: Any,
     ) -> Job:
         """Submit and wait for the clip; raises if the job does not end with one.
+
+        ``progress=True`` prints one status line to stderr, rewritten in place
+        (:class:`~hh_notebook.display.TextProgress`).
 
         Raises :class:`~hh_notebook.errors.JobFailed`,
         :class:`~hh_notebook.errors.JobExpired`,
@@ -177,7 +181,16 @@ class Client:
         :class:`TimeoutError` after ``timeout`` real seconds (the job goes on).
         """
         job = await self.submit(request_or_prompt, force=force, tags=tags, **params)
-        await job.wait(timeout)
+        unsubscribe = None
+        if progress:
+            from .display import TextProgress
+
+            unsubscribe = job.subscribe(TextProgress())
+        try:
+            await job.wait(timeout)
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
         return job.raise_for_status()
 
     def generate(
@@ -187,14 +200,19 @@ class Client:
         force: bool = False,
         tags: dict[str, Any] | None = None,
         timeout: float | None = None,
+        progress: bool = True,
         **params: Any,
     ) -> Job:
         """Blocking :meth:`generate_async`: returns the finished :class:`Job` with its clip.
 
+        While it blocks, a text progress line on stderr says where the job stands
+        (``progress=False`` keeps quiet).
+
         >>> job = Client().generate("A red kite over the dunes", seed=7)  # doctest: +SKIP
         """
         return self._run(self.generate_async(
-            request_or_prompt, force=force, tags=tags, timeout=timeout, **params
+            request_or_prompt, force=force, tags=tags, timeout=timeout, progress=progress,
+            **params,
         ))
 
     # -- blocking facade --------------------------------------------------------------
