@@ -54,7 +54,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import BudgetExceeded, FieldError, HHError, RateLimited, ValidationError
+from .errors import (
+    BudgetExceeded,
+    FieldError,
+    HHError,
+    RateLimited,
+    SubmitUncertain,
+    ValidationError,
+)
 from .request import GenerationRequest
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1079,8 +1086,12 @@ class Sweep:
         force: bool,
     ) -> Job | None:
         previous = run.job_id
-        if previous and not force and run.status not in _FAILED and _job_active(client, previous):
-            return await _resume_job(client, previous)
+        # A job the journal still follows (lost tracking, stopped, restart) is resumed, never
+        # paid for twice; only jobs that ended (failed, expired) are submitted again.
+        if previous and not force and _job_active(client, previous):
+            job = await _resume_job(client, previous)
+            self._record_job(cell, job)
+            return job
         for _attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
             wait = not_before.get(cell.provider, 0.0) - time.monotonic()
             if wait > 0:
@@ -1109,8 +1120,8 @@ class Sweep:
             cell.key,
             job_id=job.id,
             status="running",
-            submitted_at=getattr(job, "created_at", None) or time.time(),
-            from_cache=bool(getattr(job, "from_cache", False)),
+            submitted_at=job.submitted_at or job.created_at,
+            from_cache=job.from_cache,
         )
 
     async def _follow(self, cell: SweepCell, job: Job) -> None:
@@ -1127,8 +1138,8 @@ class Sweep:
                 self.client_for(cell.provider).cancel(job.id)
                 self._update(cell.key, status="stopped", error="stopped while running")
                 return
-            if not waiter.cancelled() and isinstance(waiter.exception(), Exception):
-                pass  # the job's own status and error say what happened
+            # Job.wait() returns in every end state; the job's status and error say the rest.
+            waiter.result()
         finally:
             unsubscribe()
             cancelled.cancel()
@@ -1141,24 +1152,30 @@ class Sweep:
 
     def _finish_cell(self, cell: SweepCell, job: Job) -> None:
         status = _status_text(job.status)
+        error = job.error
+        if status == "succeeded" and job.video_path is None:
+            status, error = "failed", error or "the job succeeded but its clip was not saved"
+        elif status not in CELL_STATUSES or status in _ACTIVE:
+            # Tracking ended without an end state (cancelled, lost): resumable later.
+            status, error = "unknown", error or "tracking ended before the job finished"
         amount, currency = _cost_of(job.cost, cell)
         self._update(
             cell.key,
-            status=status if status in CELL_STATUSES else "failed",
-            from_cache=bool(getattr(job, "from_cache", False)),
-            cost=0.0 if getattr(job, "from_cache", False) else amount,
+            status=status,
+            from_cache=job.from_cache,
+            cost=0.0 if job.from_cache else amount,
             currency=currency,
-            finished_at=getattr(job, "finished_at", None) or time.time(),
-            video_path=_path_or_none(getattr(job, "video_path", None)),
-            error=getattr(job, "error", None),
+            finished_at=job.finished_at or time.time(),
+            video_path=job.video_path,
+            error=error,
             progress=1.0 if status == "succeeded" else None,
         )
 
     def _fail_cell(self, cell: SweepCell, exc: BaseException) -> None:
-        job = getattr(exc, "job", None)
-        if job is not None and getattr(job, "id", None):
+        job = getattr(exc, "job", None)  # SubmitUncertain and other job errors carry it
+        if job is not None:
             self._record_job(cell, job)
-        status = "unknown" if type(exc).__name__ == "SubmitUncertain" else "failed"
+        status = "unknown" if isinstance(exc, SubmitUncertain) else "failed"
         self._update(cell.key, status=status, error=str(exc), finished_at=time.time())
 
     def stop(self, *, cancel_running: bool = False) -> None:

@@ -10,6 +10,7 @@
 const SPEEDS = [0.25, 0.5, 1, 1.5, 2];
 const FPS = 24;
 const MAX_CLIP_REQUESTS = 4;
+const VISIBLE_RATIO = 0.5;
 const ROLE_NAMES = { rows: "Rows", columns: "Columns", pages: "Pages", inner: "In each cell" };
 
 function h(tag, className, text) {
@@ -130,6 +131,7 @@ function render({ model, el }) {
   let soloId = null;
   const clipQueue = [];
   let clipsInFlight = 0;
+  let postersInFlight = 0;
 
   function paneOf(id) {
     let pane = panes.get(id);
@@ -159,7 +161,8 @@ function render({ model, el }) {
       id, node, side, status, bar, barFill, media, muteBtn, soloBtn, bigBtn, rating, note,
       cell: null, posterUrl: null, clipUrl: null, video: null, poster: null,
       // Without IntersectionObserver (very old hosts) every pane counts as visible.
-      posterAsked: false, clipAsked: false, visible: !observer, chunks: null, got: 0, muted: true,
+      posterAsked: false, clipAsked: false, visible: !observer, near: !observer,
+      chunks: null, got: 0, muted: true,
     };
     muteBtn.addEventListener("click", () => { soloId = null; setMuted(pane, !pane.muted); });
     soloBtn.addEventListener("click", () => solo(pane));
@@ -221,12 +224,13 @@ function render({ model, el }) {
   // ---------------------------------------------------------------- loading
   function maybeLoad(pane) {
     const cell = pane.cell;
-    if (!cell || !cell.has_clip || !pane.visible) return;
+    if (!cell || !cell.has_clip || !pane.near) return;
     if (!pane.posterAsked) {
       pane.posterAsked = true;
+      postersInFlight += 1;
       model.send({ type: "poster", id: pane.id });
     }
-    if (!pane.clipAsked) {
+    if (!pane.clipAsked && pane.visible) {
       pane.clipAsked = true;
       clipQueue.push(pane);
       pumpClips();
@@ -234,6 +238,9 @@ function render({ model, el }) {
   }
 
   function pumpClips() {
+    // Posters first: clips wait until every poster asked for so far has arrived, so that the
+    // whole screen shows something before any clip bytes compete for the kernel.
+    if (postersInFlight > 0) return;
     while (clipsInFlight < MAX_CLIP_REQUESTS && clipQueue.length) {
       const pane = clipQueue.shift();
       if (!pane.visible) { pane.clipAsked = false; continue; }
@@ -253,6 +260,10 @@ function render({ model, el }) {
     const pane = panes.get(msg.id);
     if (!pane) return;
     const bufs = (buffers || []).map(toArrayBuffer);
+    if (msg.type === "poster" || msg.type === "poster_error") {
+      postersInFlight = Math.max(0, postersInFlight - 1);
+      pumpClips();
+    }
     if (msg.type === "poster" && bufs.length) {
       const url = URL.createObjectURL(new Blob([bufs[0]], { type: msg.mime || "image/jpeg" }));
       urls.add(url);
@@ -485,7 +496,7 @@ function render({ model, el }) {
     const hasRows = layout.rows !== null && layout.rows !== undefined;
     const hasCols = layout.columns !== null && layout.columns !== undefined;
     table.replaceChildren();
-    table.style.gridTemplateColumns = `${hasRows ? "minmax(60px, max-content) " : ""}repeat(${colLabels.length}, minmax(180px, 1fr))`;
+    table.style.gridTemplateColumns = `${hasRows ? "minmax(60px, max-content) " : ""}repeat(${colLabels.length}, minmax(160px, 1fr))`;
     // Slots: "row|col" -> slot element (inner panes in order).
     const slots = new Map();
     if (hasCols) {
@@ -551,11 +562,13 @@ function render({ model, el }) {
       for (const entry of entries) {
         const pane = panes.get(entry.target.dataset.cellId);
         if (!pane) continue;
-        pane.visible = entry.isIntersecting;
-        if (pane.visible) maybeLoad(pane);
+        // A sliver at the edge gets its poster; a clip only once half of it shows.
+        pane.near = entry.isIntersecting;
+        pane.visible = entry.isIntersecting && entry.intersectionRatio >= VISIBLE_RATIO;
+        if (pane.near) maybeLoad(pane);
       }
       pumpClips();
-    }, { rootMargin: "0px" })
+    }, { rootMargin: "0px", threshold: [0, VISIBLE_RATIO] })
     : null;
 
   const onLayout = () => { renderControls(); renderTable(); };

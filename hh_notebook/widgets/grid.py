@@ -40,6 +40,8 @@ CHUNK_BYTES = 2 * 1024 * 1024
 #: Trait updates from a busy sweep are batched to at most one per this many seconds.
 FLUSH_INTERVAL = 0.25
 ROLES = ("rows", "columns", "pages", "inner")
+#: Longest side of the poster frames sent to the grid (pixels).
+POSTER_SIZE = 480
 
 
 @dataclass(frozen=True)
@@ -264,10 +266,8 @@ class SweepGrid(anywidget.AnyWidget):
             self.send({"type": "poster_error", "id": cell_id})
             return
         if cell_id not in self._posters:
-            from ..media import poster_frame
-
             try:
-                self._posters[cell_id] = poster_frame(path, at=0.0)
+                self._posters[cell_id] = _small_poster(path)
             except Exception:  # noqa: BLE001 - a clip without a decodable frame: no poster
                 self.send({"type": "poster_error", "id": cell_id})
                 return
@@ -384,6 +384,21 @@ def compare(
     layout["inner"] = len(axes) - 1
     grid.layout = layout
     return grid
+
+
+def _small_poster(path: pathlib.Path) -> bytes:
+    """The clip's first frame as a small JPEG (a grid cell is a few hundred pixels wide)."""
+    import io
+
+    from PIL import Image
+
+    from ..media import poster_frame
+
+    image = Image.open(io.BytesIO(poster_frame(path, at=0.0)))
+    image.thumbnail((POSTER_SIZE, POSTER_SIZE))
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="JPEG", quality=80)
+    return buf.getvalue()
 
 
 def _default_layout(count: int) -> dict[str, int | None]:

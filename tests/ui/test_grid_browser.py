@@ -111,12 +111,12 @@ def test_sweep_grid_plays_together_and_keeps_ratings(jupyter_lab: JupyterLab, pa
     wait_for_js(
         page,
         "document.querySelectorAll(\".hh-grid:not([data-old]) .hh-grid-pane[data-cell-id='0:0-0']"
-        " .hh-grid-rate.hh-on\").length === 4",
+        ' .hh-grid-rate.hh-on").length === 4',
         timeout=30,
     )
     note_value = page.evaluate(
         "() => document.querySelector(\".hh-grid:not([data-old]) .hh-grid-pane[data-cell-id='0:0-0']"
-        " .hh-grid-note\").value"
+        ' .hh-grid-note").value'
     )
     assert note_value == "sharp <i>tail</i>"
     save_screenshot(page, "grid_after_restart", "test_grid_browser")
