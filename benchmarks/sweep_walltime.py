@@ -28,6 +28,11 @@ from typing import Any
 
 import httpx
 
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from sweep_fixtures import max_in_flight  # the same count the concurrency test uses
+
 from hh_notebook.client import Client
 from hh_notebook.sandbox import Sandbox
 from hh_notebook.sweep import sweep
@@ -58,22 +63,6 @@ def generation_seconds(sb: Sandbox, client: Client, result: Any) -> list[float]:
             metrics = answer["metrics"]
             out.append((metrics["queue_time"] + metrics["inference_time"]) * sb.time_scale)
     return out
-
-
-def max_in_flight(log: list[dict[str, Any]]) -> int:
-    """Most jobs between their submit and their last request at the same time."""
-    spans: dict[str, list[float]] = {}
-    for entry in log:
-        if entry.get("job_id") and entry.get("endpoint") in ("submit", "poll", "result",
-                                                             "download"):  # fmt: skip
-            span = spans.setdefault(entry["job_id"], [entry["time"], entry["time"]])
-            span[1] = max(span[1], entry["time"])
-    events = sorted([(s, 1) for s, _ in spans.values()] + [(e, -1) for _, e in spans.values()])
-    current = peak = 0
-    for _, step in events:
-        current += step
-        peak = max(peak, current)
-    return peak
 
 
 def main() -> int:

@@ -64,7 +64,7 @@ def export_report(
     if single_file:
         out_file = target if target.suffix.lower() in (".html", ".htm") else target / "index.html"
         out_file.parent.mkdir(parents=True, exist_ok=True)
-        assets = _EmbeddedAssets()
+        assets: _FolderAssets | _EmbeddedAssets = _EmbeddedAssets()
     else:
         target.mkdir(parents=True, exist_ok=True)
         out_file = target / "index.html"

@@ -399,10 +399,6 @@ def _image_label(value: Any, index: int) -> str:
     return f"image {index + 1}"
 
 
-def _slot_pattern(slot: str) -> re.Pattern[str]:
-    return re.compile(r"\{" + re.escape(slot) + r"\}")
-
-
 # --------------------------------------------------------------------------------------------
 # Cells and the expansion
 # --------------------------------------------------------------------------------------------
@@ -468,7 +464,7 @@ def _plan(
             labels = tuple(_label(name, v, i) for i, v in enumerate(values))
             spec = AxisSpec(name, tuple(values), labels, "field")
         else:
-            if not any(_slot_pattern(name).search(p) for p in prompts):
+            if not any("{" + name + "}" in p for p in prompts):
                 raise TypeError(
                     f"unknown sweep axis {name!r}: not a request field and the prompt has no "
                     f"{{{name}}} slot (request fields: {', '.join(sorted(_REQUEST_FIELDS))}; "
@@ -606,7 +602,7 @@ def _apply(
             prompt = prompt.replace(axis.values[0], str(value))
     for axis, value in chosen:
         if axis.kind == "slot":
-            prompt = _slot_pattern(axis.name).sub(lambda _m, v=str(value): v, prompt)
+            prompt = prompt.replace("{" + axis.name + "}", str(value))
     changes["prompt"] = prompt
     return base.replace(**changes), provider
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+from typing import Any
 
 from hh_notebook.client import Client
 from hh_notebook.sandbox import Sandbox
@@ -19,3 +20,21 @@ def finished_sweep(
     client = Client(provider="segmind", base_url=sb.base_url, data_dir=data_dir)
     sw = sweep(prompt, client=client, seed=seeds, aspect="16:9,9:16", duration=3)
     return client, sw.run(budget=5, timeout=120)
+
+
+def max_in_flight(log: list[dict[str, Any]]) -> int:
+    """From a sandbox request log: the most jobs at once between their submit and their last
+    submit/poll/result/download request (a lower bound of what the client had in flight)."""
+    spans: dict[str, list[float]] = {}
+    for entry in log:
+        if entry.get("job_id") and entry.get("endpoint") in ("submit", "poll", "result",
+                                                             "download"):  # fmt: skip
+            span = spans.setdefault(entry["job_id"], [entry["time"], entry["time"]])
+            span[1] = max(span[1], entry["time"])
+    # At equal times an end (-1) sorts before a start (+1): touching spans do not overlap.
+    events = sorted([(s, 1) for s, _ in spans.values()] + [(e, -1) for _, e in spans.values()])
+    current = peak = 0
+    for _, step in events:
+        current += step
+        peak = max(peak, current)
+    return peak

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sweep_fixtures import max_in_flight
 
 from hh_notebook.client import Client
 from hh_notebook.errors import BudgetExceeded, ValidationError
@@ -273,22 +274,6 @@ def test_cache_hits_cost_zero_and_are_not_submitted(
     assert rows[102].from_cache and rows[102].cost == 0.0
     assert not rows[103].from_cache and rows[103].cost == pytest.approx(0.42)
     assert bigger.progress.spent == {"USD": pytest.approx(0.42)}
-
-
-def max_in_flight(log: list[dict[str, Any]]) -> int:
-    """From the sandbox log: most jobs between their submit and their last request at once."""
-    spans: dict[str, list[float]] = {}
-    for entry in log:
-        if entry.get("job_id"):
-            span = spans.setdefault(entry["job_id"], [entry["time"], entry["time"]])
-            span[1] = max(span[1], entry["time"])
-    events = sorted([(s, 1) for s, _ in spans.values()] + [(e, -1) for _, e in spans.values()],
-                    key=lambda x: (x[0], x[1]))  # fmt: skip
-    current = peak = 0
-    for _, step in events:
-        current += step
-        peak = max(peak, current)
-    return peak
 
 
 def test_concurrency_bound_is_respected(

@@ -18,6 +18,7 @@ journal through :meth:`~hh_notebook.sweep.Sweep.set_rating`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import pathlib
 import threading
@@ -63,12 +64,12 @@ class SweepGrid(anywidget.AnyWidget):
     #: Parameters shared by every cell: label → text.
     fixed = t.Dict().tag(sync=True)
     #: [{"name": ..., "labels": [...]}], the grid's axes.
-    axes = t.List().tag(sync=True)
+    axes = t.List(t.Dict()).tag(sync=True)
     #: {"rows": axis index or None, "columns": ..., "pages": ..., "inner": ...}
     layout = t.Dict().tag(sync=True)
     page = t.Int(0).tag(sync=True)
     #: One small dict per clip (no bytes): id, coords, status, progress, rating, note...
-    cells = t.List().tag(sync=True)
+    cells = t.List(t.Dict()).tag(sync=True)
     progress_text = t.Unicode("").tag(sync=True)
     running = t.Bool(False).tag(sync=True)
     #: "stars" (1–5) or "thumbs" (+1 / −1).
@@ -86,7 +87,7 @@ class SweepGrid(anywidget.AnyWidget):
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
         self._unsubscribe = [
-            s.sweep.subscribe(lambda p, k, i=i: self._on_sweep(i, p, k))
+            s.sweep.subscribe(functools.partial(self._on_sweep, i))
             for i, s in enumerate(self._sources)
         ]
         self.cells = [self._cell_dict(i, key) for i, key in self._all_cells()]
@@ -137,9 +138,8 @@ class SweepGrid(anywidget.AnyWidget):
             if index in placed:
                 continue
             old = next((r for r, v in self.layout.items() if v == index), None)
-            role = old if old is not None and layout.get(old) is None else None
-            role = role or next(r for r in ROLES if layout[r] is None)
-            layout[role] = index
+            free = old if old is not None and layout.get(old) is None else None
+            layout[free or next(r for r in ROLES if layout[r] is None)] = index
         self.layout = layout
         self.page = 0
 
@@ -336,11 +336,8 @@ class SweepGrid(anywidget.AnyWidget):
         )
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if isinstance(bundle, tuple):
-            data, metadata = bundle
-        else:
-            data, metadata = bundle, {}
+        bundle: Any = super()._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
         if isinstance(data, dict):
             data = {**data, "text/html": self.static_html()}
         return data, metadata
@@ -367,7 +364,7 @@ def compare(
     if len(names_a) > 3:
         raise ValueError("compare needs sweeps of at most three axes")
     side = labels or (sa.id, sb.id)
-    axes = [{"name": x.name, "labels": list(x.labels)} for x in sa.axes]
+    axes: list[dict[str, Any]] = [{"name": x.name, "labels": list(x.labels)} for x in sa.axes]
     for x in sb.axes:
         grid_axis = axes[names_a.index(x.name)]
         grid_axis["labels"] += [lab for lab in x.labels if lab not in grid_axis["labels"]]
