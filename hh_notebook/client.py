@@ -200,16 +200,21 @@ class Client:
         force: bool = False,
         tags: dict[str, Any] | None = None,
         timeout: float | None = None,
-        progress: bool = True,
+        progress: bool | None = None,
         **params: Any,
     ) -> Job:
         """Blocking :meth:`generate_async`: returns the finished :class:`Job` with its clip.
 
-        While it blocks, a text progress line on stderr says where the job stands
-        (``progress=False`` keeps quiet).
+        In plain Python (not in a notebook kernel) a text progress line on stderr
+        says where the job stands while it blocks; ``progress=True``/``False``
+        forces it on or off. In a notebook, ``hh_notebook.show`` gives the widget.
 
         >>> job = Client().generate("A red kite over the dunes", seed=7)  # doctest: +SKIP
         """
+        if progress is None:
+            from .display import in_kernel
+
+            progress = not in_kernel()
         return self._run(self.generate_async(
             request_or_prompt, force=force, tags=tags, timeout=timeout, progress=progress,
             **params,
