@@ -44,6 +44,7 @@ import hashlib
 import io
 import itertools
 import json
+import logging
 import math
 import os
 import pathlib
@@ -85,6 +86,8 @@ __all__ = [
     "sweep",
     "sweep_from_magic_args",
 ]
+
+log = logging.getLogger(__name__)
 
 MAX_AXES = 3
 MAX_AXIS_VALUES = 10_000
@@ -1006,8 +1009,13 @@ class Sweep:
         loop = asyncio.get_running_loop()
         if not confirm:
             self.check_budget(budget)
-        self._task = loop.create_task(self.run_async(confirm=True))
-        return self._task
+        task = loop.create_task(self.run_async(confirm=True), name=f"hh-sweep-{self.id}")
+        # The loop keeps only weak references to tasks: hold it until it ends, and say so if
+        # it ends with an error nobody awaited.
+        _background.add(task)
+        task.add_done_callback(_finished_in_background)
+        self._task = task
+        return task
 
     async def run_async(
         self,
@@ -1417,6 +1425,13 @@ async def _resume_job(client: Client, job_id: str) -> Job:
 
 
 _thread_loops = threading.local()
+_background: set[asyncio.Task[Any]] = set()
+
+
+def _finished_in_background(task: asyncio.Task[Any]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped: %s", task.get_name(), task.exception())
 
 
 def _run_blocking(coro: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pathlib
 import threading
@@ -405,3 +406,31 @@ def test_repr_and_preview_do_not_submit(
     assert "rows: seed = 1, 2" in text and "columns: aspect_ratio = 16:9, 9:16" in text
     assert "4 clips (4 new)" in text
     assert isinstance(sw, Sweep) and sw.id in repr(sw)
+
+
+def test_start_refuses_above_budget_before_scheduling(
+    sandbox: Sandbox, make_client: Callable[..., Client]
+) -> None:
+    sw = sweep(PROMPT, client=make_client(sandbox), seed="101-104", **CHEAP)
+
+    async def start() -> None:
+        sw.start(budget=0.5)
+
+    with pytest.raises(BudgetExceeded):
+        asyncio.run(start())
+    assert sw.progress.pending == 4
+
+
+def test_start_runs_in_the_background_of_the_loop(
+    sandbox: Sandbox, make_client: Callable[..., Client]
+) -> None:
+    sw = sweep(PROMPT, client=make_client(sandbox), seed="101-102", **CHEAP)
+
+    async def start_then_wait() -> tuple[bool, Any]:
+        task = sw.start(budget=5)
+        returned_before_done = not task.done()
+        return returned_before_done, await asyncio.wait_for(task, 60)
+
+    returned_before_done, result = asyncio.run(start_then_wait())
+    assert returned_before_done
+    assert [r.status for r in result] == ["succeeded", "succeeded"]
