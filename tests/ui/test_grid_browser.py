@@ -51,6 +51,42 @@ PLAY_ALL = """async () => {
 }"""
 
 
+#: Exercises the shared transport, solo, the larger view and the axis swap; reports states.
+TRANSPORT = """async () => {
+  const q = (s) => document.querySelector('.hh-grid ' + s);
+  const vs = () => [...document.querySelectorAll('.hh-grid video.hh-grid-video')];
+  const settle = () => new Promise(r => setTimeout(r, 300));
+  q('.hh-grid-play').click();                       // pause all
+  const paused = vs().map(v => v.paused);
+  const scrub = q('.hh-grid-scrub');
+  scrub.value = '500';
+  scrub.dispatchEvent(new Event('input'));
+  await settle();
+  const half = Math.max(...vs().map(v => v.duration)) / 2;
+  const scrubbed = vs().map(v => v.currentTime);
+  q('.hh-grid-step-fwd').click();
+  await settle();
+  const stepped = vs().map(v => v.currentTime);
+  const speed = q('.hh-grid-speed');
+  speed.value = '2';
+  speed.dispatchEvent(new Event('change'));
+  const loop = q('.hh-grid-loop input');
+  loop.checked = false;
+  loop.dispatchEvent(new Event('change'));
+  document.querySelector(".hh-grid-pane[data-cell-id='0:1-2'] .hh-grid-solo").click();
+  const audible = [...document.querySelectorAll('.hh-grid-pane')]
+    .filter(p => p.querySelector('video') && !p.querySelector('video').muted)
+    .map(p => p.dataset.cellId);
+  document.querySelector(".hh-grid-pane[data-cell-id='0:1-2'] .hh-grid-enlarge").click();
+  const overlay = {shown: !q('.hh-grid-overlay').hidden,
+                   title: q('.hh-grid-overlay-title').textContent};
+  q('.hh-grid-overlay-close').click();
+  q('.hh-grid-swap').click();
+  return {paused, half, scrubbed, stepped, rates: vs().map(v => v.playbackRate),
+          loops: vs().map(v => v.loop), audible, overlay};
+}"""
+
+
 def _labels(page) -> dict:
     return page.evaluate(
         "() => ({cols: [...document.querySelectorAll('.hh-grid-colhead')].map(e => e.textContent),"
@@ -80,6 +116,18 @@ def test_sweep_grid_plays_together_and_keeps_ratings(jupyter_lab: JupyterLab, pa
     assert all(f > 0 for f in played["frames"]), played
     assert set(played["srcs"]) == {"blob:"}, played
     save_screenshot(page, "grid_playing", "test_grid_browser")
+
+    controls = page.evaluate(TRANSPORT)
+    assert controls["paused"] == [True] * 12, controls
+    assert all(abs(t - controls["half"]) < 0.05 for t in controls["scrubbed"]), controls
+    assert all(abs(t - controls["half"] - 1 / 24) < 0.02 for t in controls["stepped"]), controls
+    assert set(controls["rates"]) == {2}, controls
+    assert controls["loops"] == [False] * 12, controls
+    assert controls["audible"] == ["0:1-2"], controls
+    assert controls["overlay"] == {"shown": True, "title": "seed: 2 · aspect_ratio: 1:1"}
+    swapped = _labels(page)
+    assert swapped["cols"] == ["1", "2", "3"] and swapped["rows"] == ["16:9", "9:16", "1:1", "4:3"]
+    wait_for_js(page, ALL_PLAYABLE, timeout=30)  # the same players, moved
 
     # Rate the first clip 4 of 5 with a note; the kernel writes it to the journal.
     pane = page.locator(".hh-grid-pane[data-cell-id='0:0-0']")
