@@ -736,11 +736,16 @@ class Sweep:
         self._load_previous()
         return SweepResult(self)
 
-    def show(self) -> SweepGrid:
-        """Display the live comparison grid of this sweep and return the widget."""
+    def show(self, *, rating_scale: str = "stars") -> SweepGrid:
+        """Display the live comparison grid of this sweep and return the widget.
+
+        ``rating_scale`` is ``"stars"`` (1–5) or ``"thumbs"`` (👍 = 1, 👎 = −1).
+        """
         from .widgets.grid import SweepGrid
 
-        grid = SweepGrid.from_sweep(self)
+        if rating_scale not in ("stars", "thumbs"):
+            raise ValueError("rating_scale must be 'stars' or 'thumbs'")
+        grid = SweepGrid.from_sweep(self, rating_scale=rating_scale)
         try:
             from IPython.display import display
 
@@ -1218,9 +1223,9 @@ class SweepResult:
 
         return export_report(self, path, single_file=single_file, title=title, frames=frames)
 
-    def show(self) -> SweepGrid:
+    def show(self, *, rating_scale: str = "stars") -> SweepGrid:
         """Display the comparison grid of this result and return the widget."""
-        return self.sweep.show()
+        return self.sweep.show(rating_scale=rating_scale)
 
     def __repr__(self) -> str:
         counts: dict[str, int] = {}

@@ -160,3 +160,14 @@ def test_live_grid_follows_a_running_sweep(sandbox: Sandbox, tmp_path: pathlib.P
         assert all(c["has_clip"] for c in grid.cells)
     finally:
         client.close()
+
+
+def test_thumbs_scale_stores_plus_or_minus_one(done: tuple[Client, SweepResult]) -> None:
+    client, result = done
+    grid = SweepGrid.from_sweep(result, rating_scale="thumbs")
+    assert grid.rating_scale == "thumbs"
+    cell = grid.cells[3]
+    grid._on_front_end_message(grid, {"type": "rate", "id": cell["id"], "rating": -1}, [])
+    assert client.journal.get(cell["job_id"]).rating == -1
+    grid._on_front_end_message(grid, {"type": "rate", "id": cell["id"], "rating": None}, [])
+    assert client.journal.get(cell["job_id"]).rating is None

@@ -434,3 +434,15 @@ def test_start_runs_in_the_background_of_the_loop(
     returned_before_done, result = asyncio.run(start_then_wait())
     assert returned_before_done
     assert [r.status for r in result] == ["succeeded", "succeeded"]
+
+
+def test_rate_limited_submits_wait_and_every_cell_still_runs(
+    fresh_sandbox: Sandbox, make_client: Callable[..., Client]
+) -> None:
+    fresh_sandbox.add_fault({"provider": "segmind", "endpoint": "submit", "kind": "rate_limit",
+                             "reset_after_s": 2, "count": 6})  # fmt: skip
+    sw = sweep(PROMPT, client=make_client(fresh_sandbox), seed="101-103", concurrency=3, **CHEAP)
+    result = sw.run(budget=5, timeout=120)
+    assert [r.status for r in result] == ["succeeded"] * 3
+    answers = [e["status"] for e in fresh_sandbox.request_log() if e["endpoint"] == "submit"]
+    assert answers.count(429) == 6 and answers.count(200) == 3
