@@ -59,7 +59,7 @@ from .errors import (
     ValidationError,
 )
 from .jobs import Job, JobEvent
-from .journal import Journal, JobRecord
+from .journal import JobRecord, Journal
 from .media import contact_sheet, load_image, poster_frame, probe_clip
 from .pricing import CostEstimate, CostTotal, estimate_cost, sum_costs
 from .providers.base import JobState, Status
@@ -69,6 +69,7 @@ from .sweep import Sweep, SweepResult, sweep
 __version__ = "0.1.0"
 
 __all__ = [
+    "PROVIDERS",
     "AuthError",
     "BadRequest",
     "BudgetExceeded",
@@ -92,7 +93,6 @@ __all__ = [
     "MediaError",
     "MissingDependency",
     "Mode",
-    "PROVIDERS",
     "Playground",
     "ProviderError",
     "RateLimited",
