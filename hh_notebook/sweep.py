@@ -219,6 +219,8 @@ class SweepProgress:
     stopped: int
     cached: int
     spent: dict[str, float]
+    #: Clips paid in this sweep whose provider publishes no price (not in ``spent``).
+    unpriced: int = 0
 
     @property
     def finished(self) -> bool:
@@ -234,6 +236,8 @@ class SweepProgress:
             count = getattr(self, name)
             if count:
                 parts.append(f"{count} {name}")
+        if self.unpriced:
+            spent += f" + {self.unpriced} clip(s) without a published price"
         return " · ".join(parts) + f" · spent {spent}"
 
 
@@ -450,7 +454,7 @@ class Sweep:
             runs = list(self._runs.values())
         counts = {s: 0 for s in CELL_STATUSES}
         spent: dict[str, float] = {}
-        cached = 0
+        cached = unpriced = 0
         for run in runs:
             counts[run.status] += 1
             if run.status == "succeeded" and run.from_cache:
@@ -458,6 +462,8 @@ class Sweep:
             elif run.status == "succeeded" and run.cost is not None:
                 cur = run.currency or "USD"
                 spent[cur] = round(spent.get(cur, 0.0) + run.cost, 6)
+            elif run.status == "succeeded":
+                unpriced += 1
         return SweepProgress(
             total=len(runs),
             done=counts["succeeded"],
@@ -468,6 +474,7 @@ class Sweep:
             stopped=counts["stopped"],
             cached=cached,
             spent=spent,
+            unpriced=unpriced,
         )
 
     def cell_state(self, key: str) -> dict[str, Any]:

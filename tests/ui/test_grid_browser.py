@@ -168,3 +168,39 @@ def test_sweep_grid_plays_together_and_keeps_ratings(jupyter_lab: JupyterLab, pa
     )
     assert note_value == "sharp <i>tail</i>"
     save_screenshot(page, "grid_after_restart", "test_grid_browser")
+
+
+COMPARE_CELLS = [
+    (
+        "import hh_notebook as hh\n"
+        "from hh_notebook.widgets.grid import compare\n"
+        "a = hh.sweep('a heron at dawn', seed='1-2', duration=3)\n"
+        "b = hh.sweep('a heron at dawn', seed='1-2', duration=3, provider='hiapi')\n"
+        "ra = a.run(budget=5)\n"
+        "rb = b.run(confirm=True)\n"
+        "compare(ra, rb, labels=('segmind', 'hiapi'))"
+    ),
+]
+
+
+def test_compare_shows_two_providers_side_by_side(jupyter_lab: JupyterLab, page) -> None:
+    write_notebook(jupyter_lab.root, "compare.ipynb", COMPARE_CELLS)
+    jupyter_lab.open(page, "compare.ipynb")
+    run_all_cells(page)
+    wait_for_js(page, "document.querySelectorAll('.hh-grid-pane').length === 4", timeout=120)
+    wait_for_js(
+        page,
+        "[...document.querySelectorAll('.hh-grid video.hh-grid-video')].filter(v =>"
+        " v.readyState >= 2 && v.videoWidth > 0).length === 4",
+        timeout=60,
+    )
+    slots = page.evaluate(
+        "() => [...document.querySelectorAll('.hh-grid-cell')].map(c =>"
+        " [...c.querySelectorAll('.hh-grid-side')].map(s => s.textContent))"
+    )
+    assert slots == [["segmind", "hiapi"], ["segmind", "hiapi"]]
+    assert _labels(page)["cols"] == ["1", "2"]
+    progress = page.inner_text(".hh-grid-progress")
+    assert "segmind: 2/2 done · spent $0.84" in progress
+    assert "hiapi: 2/2 done · spent $0.00 + 2 clip(s) without a published price" in progress
+    save_screenshot(page, "compare", "test_grid_browser")
