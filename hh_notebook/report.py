@@ -202,19 +202,27 @@ def _cost_text(record: dict[str, Any]) -> str:
         return "$0 (journal)"
     cost = record.get("cost")
     if cost is None:
-        return ""
+        return "price not published" if record.get("status") == "succeeded" else ""
     currency = record.get("currency") or "USD"
     return f"${cost:,.2f}" if currency == "USD" else f"{cost:,.0f} {currency}"
 
 
 def _total_text(result: SweepResult) -> str:
     totals: dict[str, float] = {}
+    unpriced = 0
     for record in result.to_records():
-        if record.get("cost") is not None and not record.get("from_cache"):
-            currency = record.get("currency") or "USD"
-            totals[currency] = totals.get(currency, 0.0) + float(record["cost"])
+        if record.get("from_cache") or record.get("status") != "succeeded":
+            continue
+        if record.get("cost") is None:
+            unpriced += 1
+            continue
+        currency = record.get("currency") or "USD"
+        totals[currency] = totals.get(currency, 0.0) + float(record["cost"])
     parts = [f"${v:,.2f}" if c == "USD" else f"{v:,.0f} {c}" for c, v in totals.items()]
-    return " + ".join(parts) or "$0.00"
+    text = " + ".join(parts) or "$0.00"
+    if unpriced:
+        text += f" + {unpriced} clip(s) without a published price"
+    return text
 
 
 def _page(

@@ -700,7 +700,8 @@ class Sweep:
             cell.key,
             status=status,
             from_cache=job.from_cache,
-            cost=0.0 if job.from_cache else amount,
+            # Only clips that came back count as spent (Apiframe refunds failed jobs).
+            cost=0.0 if job.from_cache else (amount if status == "succeeded" else None),
             currency=currency,
             finished_at=job.finished_at or time.time(),
             video_path=job.video_path,
