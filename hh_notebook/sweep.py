@@ -160,6 +160,8 @@ class SweepEstimate:
     unknown: int
     seconds: float
     concurrency: int
+    #: Cells whose job was submitted before and is still running: resumed, not paid again.
+    resumed: int = 0
 
     @property
     def amount(self) -> float | None:
@@ -183,6 +185,8 @@ class SweepEstimate:
 
     def __str__(self) -> str:
         cached = f", {self.cached} already paid ($0)" if self.cached else ""
+        if self.resumed:
+            cached += f", {self.resumed} still running (resumed, $0)"
         return (
             f"{self.clips} clips ({self.new} new{cached}): about {self.cost_text()}, "
             f"~{_duration_text(self.seconds)} at {self.concurrency} at a time"
@@ -381,11 +385,15 @@ class Sweep:
 
         self._load_previous()
         by_currency: dict[str, float] = {}
-        unknown = cached = 0
+        unknown = cached = resumed = 0
         new_per_provider: dict[str, int] = {}
         for cell in self._plan.cells:
             if self._is_paid(cell):
                 cached += 1
+                continue
+            job_id = self._runs[cell.key].job_id
+            if job_id and _job_active(self.client_for(cell.provider), job_id):
+                resumed += 1  # submitted before (a restart): followed again, not paid again
                 continue
             new_per_provider[cell.provider] = new_per_provider.get(cell.provider, 0) + 1
             est = estimate_cost(cell.request, cell.provider)
@@ -396,8 +404,9 @@ class Sweep:
         seconds = max((self._ideal_seconds(p, n) for p, n in new_per_provider.items()), default=0.0)
         return SweepEstimate(
             clips=self.size,
-            new=self.size - cached,
+            new=self.size - cached - resumed,
             cached=cached,
+            resumed=resumed,
             by_currency={c: round(v, 6) for c, v in by_currency.items()},
             unknown=unknown,
             seconds=seconds,

@@ -333,7 +333,10 @@ def test_resume_follows_a_job_left_running(
     assert [r.status for r in partial] == ["stopped", "stopped"]
     assert all(r.job_id for r in partial)
     again = sweep(PROMPT, client=make_client(sandbox), seed="401-402", concurrency=2, **CHEAP)
-    result = again.run(budget=5, timeout=60)
+    est = again.estimate()
+    assert (est.new, est.resumed, est.by_currency) == (0, 2, {})
+    assert "2 still running (resumed, $0)" in str(est)
+    result = again.run(budget=0.01, timeout=60)
     assert [r.status for r in result] == ["succeeded", "succeeded"]
     assert [r.job_id for r in result] == [r.job_id for r in partial]
     assert len(submits(sandbox, mark)) == 2
