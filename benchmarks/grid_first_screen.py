@@ -22,11 +22,8 @@ import contextlib
 import datetime
 import os
 import pathlib
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,7 +35,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from hh_notebook.sandbox import Sandbox
 from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.ui.helpers import (
-    free_port,
+    start_lab,
     wait_for_js,
     wait_kernel_idle,
     write_notebook,
@@ -100,48 +97,10 @@ FIRST_SCREEN_DONE = """() => {
 
 @contextlib.contextmanager
 def jupyter_lab(env_extra: dict[str, str]) -> Iterator[tuple[str, pathlib.Path]]:
-    """JupyterLab on a free loopback port with private config dirs, stopped with SIGTERM."""
+    """JupyterLab on a free loopback port with private config dirs (the tests' launcher)."""
     base = pathlib.Path(tempfile.mkdtemp(prefix="hh-bench-lab-"))
-    env = dict(os.environ)
-    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
-                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"),
-                     ("root", "root")):  # fmt: skip
-        (base / sub).mkdir()
-        env[var] = str(base / sub)
-    env["JUPYTER_PATH"] = str(pathlib.Path(sys.prefix) / "share" / "jupyter")
-    env["PATH"] = f"{pathlib.Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(env_extra)
-    port = free_port()
-    cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip", "127.0.0.1",
-        "--port", str(port), "--ServerApp.token=", "--ServerApp.password=",
-        "--ServerApp.port_retries=0", f"--ServerApp.root_dir={base / 'root'}", "--allow-root",
-        "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]  # fmt: skip
-    log = (base / "jupyter.log").open("wb")
-    proc = subprocess.Popen(cmd, env=env, cwd=base / "root", stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import urllib.request
-
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("jupyter lab did not start") from None
-                time.sleep(0.2)  # polling a booting server, bounded by the deadline
-        yield url, base / "root"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with start_lab(base, env_extra) as lab:
+        yield lab.url, lab.root
 
 
 def run_cell(page: Any, index: int) -> None:

@@ -25,18 +25,12 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .helpers import JupyterLab, artifact_dir, free_port
+from .helpers import JupyterLab, artifact_dir, start_lab
 
 CHROMIUM = os.environ.get("HH_CHROMIUM", "/usr/bin/chromium")
 
@@ -54,7 +48,6 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 
-SERVER_START_TIMEOUT = 60.0
 
 
 def _browser_available() -> bool:
@@ -88,84 +81,13 @@ def jupyter_kernel_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, st
     }
 
 
-def _wait_http_ok(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (OSError, urllib.error.URLError):
-            pass
-        # A short pause between probes of a server that is still booting; bounded by deadline.
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
-
-
 @pytest.fixture(scope="session")
 def jupyter_lab(
     tmp_path_factory: pytest.TempPathFactory, jupyter_kernel_env: dict[str, str]
 ) -> Iterator[JupyterLab]:
     """One JupyterLab for the whole session on a free loopback port, stopped with SIGTERM."""
-    base = tmp_path_factory.mktemp("jupyter")
-    root = base / "root"
-    root.mkdir()
-    env = dict(os.environ)
-    env.pop("JUPYTER_TOKEN", None)
-    for var, sub in (
-        ("JUPYTER_CONFIG_DIR", "config"),
-        ("JUPYTER_DATA_DIR", "data"),
-        ("JUPYTER_RUNTIME_DIR", "runtime"),
-        ("IPYTHONDIR", "ipython"),
-    ):
-        (base / sub).mkdir()
-        env[var] = str(base / sub)
-    # The kernelspec and lab extensions live in the venv; keep them visible.
-    env["JUPYTER_PATH"] = os.pathsep.join(
-        p
-        for p in [str(pathlib.Path(sys.prefix) / "share" / "jupyter"), env.get("JUPYTER_PATH", "")]
-        if p
-    )
-    # No "get notified about Jupyter news?" toast over the notebook.
-    settings = base / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(jupyter_kernel_env)
-    bin_dir = pathlib.Path(sys.executable).parent
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    port = free_port()
-    log_path = base / "jupyter.log"
-    cmd = [
-        sys.executable, "-m", "jupyterlab",
-        "--no-browser", "--ip", "127.0.0.1", "--port", str(port),
-        "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={root}", "--allow-root",
-        "--ServerApp.disable_check_xsrf=True",
-        "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    lab = JupyterLab(url=url, port=port, root=root, env=env, process=proc, log_path=log_path)
-    try:
-        _wait_http_ok(f"{url}/api/status", proc, SERVER_START_TIMEOUT)
+    with start_lab(tmp_path_factory.mktemp("jupyter"), jupyter_kernel_env) as lab:
         yield lab
-    except Exception:
-        print(lab.log_tail(), file=sys.stderr)
-        raise
-    finally:
-        lab.shutdown_kernels()
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import pathlib
 import shutil
+import signal
 import socket
 import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 KERNEL_IDLE_TIMEOUT = 60.0
+SERVER_START_TIMEOUT = 60.0
 
 
 def free_port() -> int:
@@ -261,3 +267,84 @@ class JupyterLab:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
         except OSError:
             return ""
+
+
+def _wait_http_ok(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        # A short pause between probes of a server that is still booting; bounded by deadline.
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
+
+
+@contextlib.contextmanager
+def start_lab(base: pathlib.Path, kernel_env: dict[str, str]) -> Iterator[JupyterLab]:
+    """JupyterLab on a free loopback port, its config/data/runtime dirs under ``base``.
+
+    ``kernel_env`` is added to the server's environment and so to every kernel's. The
+    server stops with SIGTERM (two SIGINTs would leave kernel files behind).
+    """
+    root = base / "root"
+    root.mkdir(parents=True)
+    env = dict(os.environ)
+    env.pop("JUPYTER_TOKEN", None)
+    for var, sub in (
+        ("JUPYTER_CONFIG_DIR", "config"),
+        ("JUPYTER_DATA_DIR", "data"),
+        ("JUPYTER_RUNTIME_DIR", "runtime"),
+        ("IPYTHONDIR", "ipython"),
+    ):
+        (base / sub).mkdir()
+        env[var] = str(base / sub)
+    # The kernelspec and lab extensions live in the venv; keep them visible.
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        p
+        for p in [str(pathlib.Path(sys.prefix) / "share" / "jupyter"), env.get("JUPYTER_PATH", "")]
+        if p
+    )
+    # No "get notified about Jupyter news?" toast over the notebook.
+    settings = base / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(kernel_env)
+    bin_dir = pathlib.Path(sys.executable).parent
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    port = free_port()
+    log_path = base / "jupyter.log"
+    cmd = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser", "--ip", "127.0.0.1", "--port", str(port),
+        "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}", "--allow-root",
+        "--ServerApp.disable_check_xsrf=True",
+        "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    lab = JupyterLab(url=url, port=port, root=root, env=env, process=proc, log_path=log_path)
+    try:
+        _wait_http_ok(f"{url}/api/status", proc, SERVER_START_TIMEOUT)
+        yield lab
+    except Exception:
+        print(lab.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        lab.shutdown_kernels()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
