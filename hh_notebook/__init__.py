@@ -20,6 +20,7 @@ Main names
     Client             one provider connection: ``submit`` / ``generate`` / ``jobs`` / ``resume``
     generate           the blocking one-liner on the default client
     sweep              axes (seed, aspect_ratio, prompt_sr, ...) → a grid of clips → a report
+    compare            two sweeps (or providers) side by side, cell by cell
     Playground         an interactive form (ipywidgets)
     Sandbox            the local server speaking every provider's protocol
 
@@ -106,6 +107,7 @@ __all__ = [
     "UnknownParameter",
     "ValidationError",
     "__version__",
+    "compare",
     "contact_sheet",
     "default_client",
     "estimate_cost",
@@ -125,6 +127,7 @@ _LAZY = {
     "JobWidget": ("hh_notebook.widgets.job", "JobWidget"),
     "Playground": ("hh_notebook.widgets.playground", "Playground"),
     "SweepGrid": ("hh_notebook.widgets.grid", "SweepGrid"),
+    "compare": ("hh_notebook.widgets.grid", "compare"),
     "Sandbox": ("hh_notebook.sandbox", "Sandbox"),
     "show": ("hh_notebook.display", "show"),
 }
