@@ -68,11 +68,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     client = _client(args)
     request = GenerationRequest(prompt=args.prompt, **_request_params(args))
-    print(f"{request.mode.value} on {client.provider}, estimated {estimate_cost(request, client.provider)}")
+    request.validate(client.provider)
+    cost = estimate_cost(request, client.provider)
+    print(f"{request.mode.value} on {client.provider}, estimated {cost}")
+    for warning in request.warnings(client.provider):
+        print(f"warning: {warning}")
     if args.dry_run:
-        request.validate(client.provider)
-        for warning in request.warnings(client.provider):
-            print(f"warning: {warning}")
         return 0
     job = _run(_submit_and_wait(client, request, args.force, TextProgress))
     print(f"{job.status.value}: {job.video_path or job.error}")
