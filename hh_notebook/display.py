@@ -150,9 +150,9 @@ def cost_text(cost: object, currency: str | None = None) -> str:
     if cost is None:
         return ""
     if isinstance(cost, (int, float)):
-        if currency and currency != "USD":
-            return f"{cost:g} {currency}"
-        return f"${cost:.2f}"
+        from .pricing import format_money
+
+        return format_money(float(cost), currency or "USD")
     return str(cost)
 
 

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
     from hh_notebook.request import GenerationRequest
 
-__all__ = ["PRICES", "CostEstimate", "CostTotal", "estimate_cost", "sum_costs"]
+__all__ = ["PRICES", "CostEstimate", "CostTotal", "estimate_cost", "format_money", "sum_costs"]
 
 USD = "USD"
 CREDITS = "credits"
@@ -68,7 +68,12 @@ _UNPUBLISHED_NOTES = {
 }
 
 
-def _money(amount: float, currency: str) -> str:
+def format_money(amount: float, currency: str = USD) -> str:
+    """An amount for display: ``"$1,234.50"`` in USD, ``"120 credits"`` in credits.
+
+    >>> format_money(0.7), format_money(120, "credits"), format_money(12.5, "credits")
+    ('$0.70', '120 credits', '12.50 credits')
+    """
     if currency == USD:
         return f"${amount:,.2f}"
     return f"{amount:,.0f} {currency}" if amount == int(amount) else f"{amount:,.2f} {currency}"
@@ -131,7 +136,7 @@ class CostEstimate:
     def __str__(self) -> str:
         if self.amount is None:
             return "price not published"
-        return _money(self.amount, self.currency)
+        return format_money(self.amount, self.currency)
 
     def __add__(self, other: object) -> CostTotal:
         return CostTotal.of([self]) + other
@@ -209,7 +214,7 @@ class CostTotal:
         return self.__add__(other)
 
     def __str__(self) -> str:
-        parts = [_money(value, currency) for currency, value in sorted(
+        parts = [format_money(value, currency) for currency, value in sorted(
             self.amounts.items(), key=lambda kv: (kv[0] != USD, kv[0]))]
         if self.unknown:
             noun = "clip" if self.unknown == 1 else "clips"

@@ -29,6 +29,8 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .pricing import format_money
+
 if TYPE_CHECKING:  # pragma: no cover
     from .sweep import SweepResult, SweepRow
 
@@ -203,8 +205,7 @@ def _cost_text(record: dict[str, Any]) -> str:
     cost = record.get("cost")
     if cost is None:
         return "price not published" if record.get("status") == "succeeded" else ""
-    currency = record.get("currency") or "USD"
-    return f"${cost:,.2f}" if currency == "USD" else f"{cost:,.0f} {currency}"
+    return format_money(cost, record.get("currency") or "USD")
 
 
 def _total_text(result: SweepResult) -> str:

@@ -61,6 +61,7 @@ from .errors import (
     SubmitUncertain,
     ValidationError,
 )
+from .pricing import format_money
 from .request import GenerationRequest
 from .sweep_axes import (
     ALIASES,
@@ -177,7 +178,7 @@ class SweepEstimate:
 
     def cost_text(self) -> str:
         """The total cost as text: ``$8.40``, ``1,440 credits``, or both."""
-        parts = [_money(v, c) for c, v in self.by_currency.items()] or ["$0.00"]
+        parts = [format_money(v, c) for c, v in self.by_currency.items()] or ["$0.00"]
         text = " + ".join(parts)
         if self.unknown:
             text += f" + {self.unknown} clip(s) of unknown cost"
@@ -191,12 +192,6 @@ class SweepEstimate:
             f"{self.clips} clips ({self.new} new{cached}): about {self.cost_text()}, "
             f"~{_duration_text(self.seconds)} at {self.concurrency} at a time"
         )
-
-
-def _money(amount: float, currency: str) -> str:
-    if currency == "USD":
-        return f"${amount:,.2f}"
-    return f"{amount:,.0f} {currency}"
 
 
 def _duration_text(seconds: float) -> str:
@@ -232,7 +227,7 @@ class SweepProgress:
         return self.running == 0 and self.queued == 0
 
     def __str__(self) -> str:
-        spent = " + ".join(_money(v, c) for c, v in self.spent.items()) or "$0.00"
+        spent = " + ".join(format_money(v, c) for c, v in self.spent.items()) or "$0.00"
         parts = [f"{self.done}/{self.total} done"]
         if self.cached:
             parts[-1] += f" ({self.cached} from journal)"
@@ -436,7 +431,7 @@ class Sweep:
         if not limit or est.new == 0:
             return est
         over = [
-            f"{_money(est.by_currency.get(cur, 0.0), cur)} > budget {_money(cap, cur)}"
+            f"{format_money(est.by_currency.get(cur, 0.0), cur)} > budget {format_money(cap, cur)}"
             for cur, cap in limit.items()
             if est.by_currency.get(cur, 0.0) > cap + 1e-9
         ]

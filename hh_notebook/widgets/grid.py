@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets as t
 
+from ..pricing import format_money
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..sweep import Sweep, SweepProgress, SweepResult
 
@@ -424,6 +426,4 @@ def _cost_text(cost: float | None, currency: str | None, from_cache: bool) -> st
         return "$0 (journal)"
     if cost is None:
         return ""
-    if (currency or "USD") == "USD":
-        return f"${cost:,.2f}"
-    return f"{cost:,.0f} {currency}"
+    return format_money(cost, currency or "USD")
