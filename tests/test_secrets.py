@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from IPython.testing.globalipapp import start_ipython
+from IPython.core.interactiveshell import InteractiveShell
 
 import hh_notebook as hh
 from hh_notebook.sandbox import Sandbox
@@ -46,8 +46,7 @@ def test_job_widget_state_and_static_html_hold_no_key(keyed: hh.Client) -> None:
 
 
 def test_magic_outputs_hold_no_key(keyed: hh.Client, capsys: pytest.CaptureFixture[str]) -> None:
-    ip = start_ipython()
-    assert ip is not None
+    ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "hh_notebook")
     job = keyed.generate("an otter floats on its back, water lapping", duration=3, seed=6)
     shown = []
@@ -58,6 +57,8 @@ def test_magic_outputs_hold_no_key(keyed: hh.Client, capsys: pytest.CaptureFixtu
             render = getattr(result, method, None)
             if render is not None:
                 shown.append(str(render()))
+    ip.magics_manager.registry.pop("HappyHorseMagics", None)
+    ip.extension_manager.loaded.discard("hh_notebook")
     captured = capsys.readouterr()
     everything = "\n".join(shown) + captured.out + captured.err
     # The outputs were really produced: the key is reported as set, the job is listed.
