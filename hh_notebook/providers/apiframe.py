@@ -46,12 +46,6 @@ _RESULT_KEYS = ("videoUrl", "video_url", "url", "video", "videos", "urls", "outp
 def result_url(value: Any) -> str | None:
     """The video URL from Apiframe's ``result``: a string, a list, or an object."""
     return find_url(value, _RESULT_KEYS)
-    if isinstance(value, dict):
-        for key in ("videoUrl", "video_url", "url", "video", "videos", "urls", "output"):
-            url = result_url(value.get(key))
-            if url:
-                return url
-    return None
 
 
 class ApiframeProvider(Provider):

@@ -55,12 +55,6 @@ _OUTPUT_KEYS = ("video", "video_url", "url", "output")
 def _output_url(value: Any) -> str | None:
     """The video URL from Segmind's ``output`` (a string, a list or an object)."""
     return find_url(value, _OUTPUT_KEYS)
-    if isinstance(value, dict):
-        for key in ("video", "video_url", "url", "output"):
-            url = _output_url(value.get(key))
-            if url:
-                return url
-    return None
 
 
 class SegmindProvider(Provider):
