@@ -26,6 +26,7 @@ from .base import (
     parse_json,
     parse_progress,
     short_text,
+    str_or_none,
 )
 
 __all__ = ["ApiframeProvider"]
@@ -156,14 +157,10 @@ class ApiframeProvider(Provider):
         return JobState(
             status=mapped,
             progress=parse_progress(data.get("progress")),
-            provider_job_id=_str(data.get("id")),
+            provider_job_id=str_or_none(data.get("id")),
             output_url=output,
             error=error,
             raw_status=raw,
             cost=float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool)
             else None,
         )
-
-
-def _str(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None

@@ -279,6 +279,11 @@ def error_message(data: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
+def str_or_none(value: Any) -> str | None:
+    """``value`` as a string, or ``None`` when it is missing or empty."""
+    return str(value) if value not in (None, "") else None
+
+
 def is_http_url(url: Any) -> bool:
     """True for absolute ``http://`` or ``https://`` URLs."""
     if not isinstance(url, str):

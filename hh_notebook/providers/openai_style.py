@@ -30,6 +30,7 @@ from .base import (
     parse_progress,
     parse_timestamp,
     short_text,
+    str_or_none,
 )
 
 __all__ = ["OpenAIStyleProvider"]
@@ -169,7 +170,7 @@ class OpenAIStyleProvider(Provider):
         return JobState(
             status=mapped,
             progress=parse_progress(data.get("progress")),
-            provider_job_id=_str(data.get("task_id") or data.get("id")),
+            provider_job_id=str_or_none(data.get("task_id") or data.get("id")),
             output_url=output,
             error=error,
             raw_status=raw,
@@ -178,7 +179,3 @@ class OpenAIStyleProvider(Provider):
     def build_download(self, url: str, key: str, base: str) -> HttpCall:
         # result_url is relative ("/v1/videos/{id}/content"): resolve it on the base.
         return super().build_download(join_url(base, url), key, base)
-
-
-def _str(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None

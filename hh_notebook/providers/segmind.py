@@ -28,6 +28,7 @@ from .base import (
     parse_progress,
     same_origin,
     short_text,
+    str_or_none,
 )
 
 __all__ = ["RESERVATION_NOTE", "SegmindProvider"]
@@ -163,7 +164,7 @@ class SegmindProvider(Provider):
             return JobState(
                 status=mapped,
                 progress=parse_progress(data.get("progress")),
-                provider_job_id=_str_or_none(data.get("request_id") or data.get("id")),
+                provider_job_id=str_or_none(data.get("request_id") or data.get("id")),
                 output_url=_output_url(data.get("output")) if mapped is Status.SUCCEEDED else None,
                 error=error,
                 raw_status=raw,
@@ -195,7 +196,3 @@ class SegmindProvider(Provider):
                 self.name, status, None, f"result without an output URL: {short_text(body)}"
             )
         return state
-
-
-def _str_or_none(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
