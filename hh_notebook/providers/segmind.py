@@ -150,7 +150,7 @@ class SegmindProvider(Provider):
         )
         return HttpCall("GET", url, self._headers(key))
 
-    def _parse_body(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
+    def parse_poll(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
         data = parse_json(body)
         raw = data.get("status") if isinstance(data, dict) else None
         # FAILED comes as 422 with the body still saying FAILED.
@@ -179,9 +179,6 @@ class SegmindProvider(Provider):
             raise self._error(status, headers, body)
         raise UnexpectedAnswer(self.name, status, None, f"unreadable answer: {short_text(body)}")
 
-    def parse_poll(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
-        return self._parse_body(status, headers, body)
-
     def needs_result(self, state: JobState) -> bool:
         return state.status is Status.SUCCEEDED and not state.output_url
 
@@ -190,7 +187,7 @@ class SegmindProvider(Provider):
         return HttpCall("GET", url, self._headers(key))
 
     def parse_result(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
-        state = self._parse_body(status, headers, body)
+        state = self.parse_poll(status, headers, body)
         if state.status is Status.SUCCEEDED and not state.output_url:
             raise UnexpectedAnswer(
                 self.name, status, None, f"result without an output URL: {short_text(body)}"
