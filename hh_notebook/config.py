@@ -173,16 +173,16 @@ def _any_key(env: Mapping[str, str]) -> bool:
     return any(env.get(get_provider(n).env_key) for n in PROVIDER_NAMES)
 
 
-def _choose_provider(provider: str | None, env: Mapping[str, str]) -> tuple[str | None, str]:
-    """(name or None for the sandbox, how it was chosen)."""
+def _choose_provider(provider: str | None, env: Mapping[str, str]) -> str | None:
+    """The provider's name, or None when nothing names one (then: the sandbox)."""
     if provider:
-        return get_provider(provider).name, "argument"
+        return get_provider(provider).name
     if env.get("HH_PROVIDER"):
-        return get_provider(env["HH_PROVIDER"]).name, "HH_PROVIDER"
+        return get_provider(env["HH_PROVIDER"]).name
     for name in PROVIDER_NAMES:
         if env.get(get_provider(name).env_key):
-            return name, "key"
-    return None, "default"
+            return name
+    return None
 
 
 def resolve_settings(
@@ -211,7 +211,7 @@ def resolve_settings(
         scale = probe_sandbox(url)
         return Settings(chosen, key or Secret(SANDBOX_KEY), url.rstrip("/"), folder, True, scale)
 
-    name, _how = _choose_provider(provider, env)
+    name = _choose_provider(provider, env)
     if name is None:
         if base_url:
             name = "segmind"
