@@ -13,21 +13,9 @@ provider) and returns a :class:`SweepResult` with one row per cell::
     >>> result = sw.run(budget=5.0)            # doctest: +SKIP
     >>> result.to_pandas()                     # doctest: +SKIP
 
-Axis values
-    A list is an axis; a scalar fixes the parameter for the whole sweep (a
-    one-value list too). Numbers accept the range syntax of the well-known grid
-    scripts wherever a list is accepted: ``"1-8"`` (every integer), ``"1-10 (+3)"``
-    (step), ``"1-10 [4]"`` (four evenly spaced values), ``"5,8,12"`` and mixes
-    such as ``"1-3, 10"``. Enumerated text fields (``aspect_ratio``,
-    ``resolution``, ``provider``, ``model``…) accept a comma-separated string;
-    free text (``prompt``, ``negative_prompt``) is one value unless given as a list.
-
-Prompt variants
-    ``prompt_sr=["red", "blue", "green"]`` searches the prompt for the first
-    value (it must occur) and replaces it with each value in turn. Any other
-    keyword whose name appears in the prompt as ``{name}`` fills that slot:
-    ``hh.sweep("a {animal} at dawn", animal=["fox", "owl"])``. Braces that name
-    no given slot are left as they are.
+Axis values and prompt variants
+    The accepted values of every keyword (the range syntax ``"1-10 (+3)"``, comma lists,
+    ``prompt_sr``, ``{slot}`` templates) are described in :mod:`hh_notebook.sweep_axes`.
 
 Resuming
     A sweep's id is derived from its content, so building the same sweep again

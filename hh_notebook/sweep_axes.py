@@ -15,7 +15,9 @@ Axis values
 Prompt variants
     ``prompt_sr=["red", "blue", "green"]`` searches the prompt for the first
     value (it must occur) and replaces it with each value in turn. Any other
-    keyword whose name appears in the prompt as ``{name}`` fills that slot.
+    keyword whose name appears in the prompt as ``{name}`` fills that slot:
+    ``hh.sweep("a {animal} at dawn", animal=["fox", "owl"])``. Braces that name
+    no given slot are left as they are.
 """
 
 from __future__ import annotations
