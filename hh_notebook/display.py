@@ -575,15 +575,7 @@ class JobTable:
         out = []
         for r in self.records:
             when = datetime.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S")
-            cost = (
-                ""
-                if r.cost is None
-                else (
-                    f"${r.cost:.2f}"
-                    if (r.currency or "USD") == "USD"
-                    else f"{r.cost:g} {r.currency}"
-                )
-            )
+            cost = cost_text(r.cost, r.currency)
             out.append(
                 [r.id[:8], r.status, f"{r.provider} {r.model}", cost, when, _short(r.prompt)]
             )
