@@ -287,7 +287,6 @@ class Sweep:
         self._listeners: list[SweepListener] = []
         self._lock = threading.Lock()
         self._stop_requested = False
-        self._cancel_running = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[SweepResult] | None = None
         self._cancel: asyncio.Event | None = None
@@ -557,7 +556,6 @@ class Sweep:
         self._load_previous()
         self._loop = asyncio.get_running_loop()
         self._stop_requested = False
-        self._cancel_running = False
         self._cancel = asyncio.Event()
         todo = [c for c in self._plan.cells if self._wants_run(c, only_failed, force)]
         for cell in todo:
@@ -618,7 +616,7 @@ class Sweep:
         # A job the journal still follows (lost tracking, stopped, restart) is resumed, never
         # paid for twice; only jobs that ended (failed, expired) are submitted again.
         if previous and not force and _job_active(client, previous):
-            job = await _resume_job(client, previous)
+            job = await client.resume(previous)
             self._record_job(cell, job)
             return job
         for _attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
@@ -629,7 +627,7 @@ class Sweep:
                 self._update(cell.key, status="stopped")
                 return None
             try:
-                job = await _submit(client, cell.request, force=force, tags=self._tags(cell))
+                job = await client.submit(cell.request, force=force, tags=self._tags(cell))
             except RateLimited as exc:
                 not_before[cell.provider] = time.monotonic() + max(exc.retry_after or 1.0, 0.05)
                 continue
@@ -715,7 +713,6 @@ class Sweep:
 
         def request_stop() -> None:
             self._stop_requested = True
-            self._cancel_running = cancel_running
             if cancel_running and self._cancel is not None:
                 self._cancel.set()
             with self._lock:
@@ -881,11 +878,6 @@ def _journal_get(client: Client, job_id: str) -> Any | None:
         return None
 
 
-def _tagged_jobs(client: Client, sweep_id: str, key: str) -> list[str]:
-    """Job ids of this sweep's cell, oldest first, from the journal's tags."""
-    return [job_id for job_id, cell in _sweep_jobs(client, sweep_id) if cell == key]
-
-
 def _sweep_jobs(client: Client, sweep_id: str) -> list[tuple[str, str]]:
     """(job id, cell key) of every job this sweep submitted, oldest first."""
     records = client.journal.find_by_tag(TAG_SWEEP, sweep_id)
@@ -943,16 +935,6 @@ def _budget_limits(budget: float | dict[str, float] | None) -> dict[str, float]:
         return {str(k): float(v) for k, v in budget.items()}
     value = float(budget)
     return {} if math.isinf(value) else {"USD": value}
-
-
-async def _submit(
-    client: Client, request: GenerationRequest, *, force: bool, tags: dict[str, str]
-) -> Job:
-    return await client.submit(request, force=force, tags=tags)
-
-
-async def _resume_job(client: Client, job_id: str) -> Job:
-    return await client.resume(job_id)
 
 
 _thread_loops = threading.local()
