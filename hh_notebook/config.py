@@ -185,6 +185,15 @@ def _choose_provider(provider: str | None, env: Mapping[str, str]) -> str | None
     return None
 
 
+def _on_local_sandbox(
+    name: str, key: Secret | None, folder: Path, env: Mapping[str, str]
+) -> Settings:
+    """``name``'s protocol on this process's sandbox, whose time scale is known (no probe)."""
+    sandbox = local_sandbox(env)
+    return Settings(name, key or Secret(SANDBOX_KEY), sandbox.base_url.rstrip("/"), folder, True,
+                    sandbox.time_scale)
+
+
 def resolve_settings(
     provider: str | None = None,
     api_key: str | Secret | None = None,
@@ -207,9 +216,10 @@ def resolve_settings(
 
     if sandbox:
         chosen = get_provider(provider or env.get("HH_PROVIDER") or "segmind").name
-        url = base_url or local_sandbox(env).base_url
-        scale = probe_sandbox(url)
-        return Settings(chosen, key or Secret(SANDBOX_KEY), url.rstrip("/"), folder, True, scale)
+        if not base_url:
+            return _on_local_sandbox(chosen, key, folder, env)
+        return Settings(chosen, key or Secret(SANDBOX_KEY), base_url.rstrip("/"), folder, True,
+                        probe_sandbox(base_url))
 
     name = _choose_provider(provider, env)
     if name is None:
@@ -221,18 +231,14 @@ def resolve_settings(
                 "or HH_OPENAI_API_KEY, or pass provider= and api_key="
             )
         else:
-            url = local_sandbox(env).base_url
-            return Settings("segmind", key or Secret(SANDBOX_KEY), url.rstrip("/"), folder, True,
-                            probe_sandbox(url))
+            return _on_local_sandbox("segmind", key, folder, env)
 
     spec = get_provider(name)
     if key is None and sandbox is None and not base_url and not env.get(spec.base_url_env) \
             and not _any_key(env):
         # A provider named but nothing configured at all: its protocol on the local sandbox.
         # (With some other provider's key set, a missing key stays an error below.)
-        url = local_sandbox(env).base_url
-        return Settings(name, Secret(SANDBOX_KEY), url.rstrip("/"), folder, True,
-                        probe_sandbox(url))
+        return _on_local_sandbox(name, None, folder, env)
     url = base_url or env.get(spec.base_url_env) or spec.default_base_url
     if not url:
         raise ConfigError(
