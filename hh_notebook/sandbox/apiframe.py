@@ -23,6 +23,7 @@ from .common import (
     check_seed,
     create_job,
     file_url,
+    find_job,
     is_loopback_url,
     key_owner_of,
     new_id,
@@ -162,9 +163,8 @@ async def poll(ctx: Ctx) -> Answer:
     denied = authenticate(ctx)
     if denied:
         return denied
-    ctx.job_id = ctx.params["id"]
-    job = ctx.state.jobs.get(ctx.params["id"])
-    if job is None or job.provider != PROVIDER:
+    job = find_job(ctx, PROVIDER)
+    if job is None:
         return error(404, "Job not found", "NOT_FOUND")
     return json_response(200, job_body(ctx, job))
 

@@ -31,7 +31,7 @@ from .asgi import (
     send_file,
     send_response,
 )
-from .common import Ctx, is_loopback_url
+from .common import Ctx, find_job, is_loopback_url
 from .faults import FaultRule
 from .render import ClipStore
 from .state import Job, SandboxState
@@ -235,11 +235,9 @@ class SandboxApp:
 
     async def _file(self, ctx: Ctx) -> Answer:
         """``/files/{provider}/{id}.mp4|png``: a finished job's output while it lives."""
-        provider, job_id, ext = ctx.params["provider"], ctx.params["id"], ctx.params["ext"]
-        ctx.job_id = job_id
-        job = self.state.jobs.get(job_id)
+        job = find_job(ctx, ctx.params["provider"])
         not_found = json_response(404, {"error": "file not found"})
-        if job is None or job.provider != provider:
+        if job is None:
             return not_found
         ph = self.state.phase(job)
         if ph.state != "succeeded":
@@ -248,7 +246,7 @@ class SandboxApp:
         if expires is not None and self.state.now() > expires:
             return json_response(404, {"error": "file expired"})
         path = self.store.path_for(job.spec.key())
-        if ext == "png":
+        if ctx.params["ext"] == "png":
             return FileAnswer(path.with_suffix(".png"), "image/png", job.spec.key() + "-png")
         return FileAnswer(path, "video/mp4", job.spec.key())
 

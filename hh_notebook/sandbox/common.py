@@ -243,6 +243,14 @@ def create_job(ctx: Ctx, provider: str, job_id: str, p: JobParams, owner: str,
     return job
 
 
+def find_job(ctx: Ctx, provider: str) -> Job | None:
+    """The job named by the path's ``id`` if it belongs to ``provider``; records the id
+    for the request log either way."""
+    ctx.job_id = ctx.params["id"]
+    job = ctx.state.jobs.get(ctx.job_id)
+    return job if job is not None and job.provider == provider else None
+
+
 def file_url(ctx: Ctx, job: Job, ext: str = "mp4") -> str:
     """Absolute URL of a job's output file on this sandbox."""
     return f"{ctx.req.origin}/files/{job.provider}/{job.id}.{ext}"

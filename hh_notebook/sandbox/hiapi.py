@@ -27,6 +27,7 @@ from .common import (
     check_seed,
     create_job,
     file_url,
+    find_job,
     new_id,
     resolve_image,
 )
@@ -182,9 +183,8 @@ async def poll(ctx: Ctx) -> Answer:
     owner, denied = authenticate(ctx)
     if denied:
         return denied
-    ctx.job_id = ctx.params["id"]
-    job = ctx.state.jobs.get(ctx.params["id"])
-    if job is None or job.provider != PROVIDER or job.owner != owner:
+    job = find_job(ctx, PROVIDER)
+    if job is None or job.owner != owner:
         return error(404, "Task not found")
     return ok(task_body(ctx, job))
 

@@ -24,6 +24,7 @@ from .common import (
     check_prompt,
     check_seed,
     create_job,
+    find_job,
     key_owner_of,
     new_id,
     resolve_image,
@@ -164,9 +165,8 @@ def _lookup(ctx: Ctx) -> tuple[Job | None, Response | None]:
     denied = authenticate(ctx)
     if denied:
         return None, denied
-    ctx.job_id = ctx.params["id"]
-    job = ctx.state.jobs.get(ctx.params["id"])
-    if job is None or job.provider != PROVIDER:
+    job = find_job(ctx, PROVIDER)
+    if job is None:
         return None, error(404, f"Task {ctx.params['id']} not found", "invalid_request_error",
                            "task_not_found")
     return job, None

@@ -23,6 +23,7 @@ from .common import (
     check_seed,
     create_job,
     file_url,
+    find_job,
     key_owner_of,
     new_id,
     resolve_image,
@@ -147,9 +148,8 @@ def _lookup(ctx: Ctx) -> tuple[Job | None, Response | None]:
     denied = authenticate(ctx)
     if denied:
         return None, denied
-    job = ctx.state.jobs.get(ctx.params["id"])
-    ctx.job_id = ctx.params["id"]
-    if job is None or job.provider != PROVIDER:
+    job = find_job(ctx, PROVIDER)
+    if job is None:
         return None, error(404, "Request not found")
     return job, None
 
