@@ -381,7 +381,7 @@ class GenerationRequest:
         mode = self.mode
         errors += self._check_prompt(provider, mode)
         errors += self._check_scalars(provider)
-        errors += self._check_images(provider, mode)
+        errors += self._check_images(provider)
         return errors
 
     def _check_prompt(self, provider: str | None, mode: Mode) -> list[FieldError]:
@@ -487,7 +487,7 @@ class GenerationRequest:
             )
         ]
 
-    def _check_images(self, provider: str | None, mode: Mode) -> list[FieldError]:
+    def _check_images(self, provider: str | None) -> list[FieldError]:
         errors: list[FieldError] = []
         if self.image is not None:
             errors += _check_one_image(self.image, "image", "image", provider)
