@@ -39,6 +39,7 @@ __all__ = [
     "describe_params",
     "format_seconds",
     "in_kernel",
+    "job_cost_text",
     "run_sync",
     "show",
     "small_poster",
@@ -164,6 +165,14 @@ def currency_of(request: Any, provider: str) -> str:
         return str(estimate_cost(request, provider).currency or "USD")
     except Exception:  # noqa: BLE001 - an unpriceable request: fall back to dollars
         return "USD"
+
+
+def job_cost_text(job: Any) -> str:
+    """What ``job`` cost, for display (``""`` when unknown). A bare number (a cost read back
+    from the journal) is shown in the currency the provider bills the job's request in."""
+    if isinstance(job.cost, (int, float)):
+        return cost_text(job.cost, currency_of(job.request, job.provider))
+    return cost_text(job.cost)
 
 
 def in_kernel() -> bool:
@@ -477,7 +486,7 @@ def snapshot_of(
         snap.status = status or status_value(job.status)
         snap.provider_job_id = job.provider_job_id or ""
         terminal = snap.status in ("succeeded", "failed", "expired")
-        snap.cost = cost_text(job.cost, currency_of(job.request, job.provider)) if terminal else ""
+        snap.cost = job_cost_text(job) if terminal else ""
         snap.message = message or (job.error or "" if snap.status != "succeeded" else "")
         snap.video_path = pathlib.Path(job.video_path) if job.video_path else None
         snap.progress = normalise_progress(job.progress)

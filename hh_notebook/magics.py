@@ -35,9 +35,8 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from .display import (
     StaticJobView,
     TextProgress,
-    cost_text,
-    currency_of,
     in_kernel,
+    job_cost_text,
     run_sync,
 )
 from .errors import HHError, SubmitUncertain, ValidationError
@@ -574,7 +573,7 @@ class _TextView:
                 None,
                 job.elapsed,
                 None,
-                f"{job.video_path or job.error or ''} {cost_text(job.cost, currency_of(job.request, job.provider))}",
+                f"{job.video_path or job.error or ''} {job_cost_text(job)}",
                 final=True,
             )
 

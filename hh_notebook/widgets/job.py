@@ -26,9 +26,8 @@ import traitlets as t
 
 from ..display import (
     JobSnapshot,
-    cost_text,
-    currency_of,
     describe_params,
+    job_cost_text,
     normalise_progress,
     static_html,
     status_value,
@@ -209,11 +208,7 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self.progress = 1.0 if status == "succeeded" else progress
             self.progress_source = source
             self.provider_job_id = job.provider_job_id or ""
-            self.cost = (
-                cost_text(job.cost, currency_of(job.request, job.provider))
-                if terminal or self.from_cache
-                else ""
-            )
+            self.cost = job_cost_text(job) if terminal or self.from_cache else ""
             self.message = message
             if status == "succeeded":
                 self._set_clip(job)
