@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -275,9 +276,7 @@ def _tag_path(key: str) -> str:
 def _to_column(name: str, value: Any) -> Any:
     if name in _JSON_COLUMNS:
         return json.dumps(value if value is not None else {}, sort_keys=True)
-    if hasattr(value, "value") and not isinstance(value, (int, float, str)):
-        return value.value
-    if isinstance(value, str) and hasattr(value, "value"):  # str-valued enums
+    if isinstance(value, Enum):  # Status and other (str-valued) enums
         return value.value
     if isinstance(value, Path):
         return str(value)
