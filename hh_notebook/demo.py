@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .client import Client
+from .display import status_value
 from .media import probe_clip
 from .pricing import estimate_cost
 from .request import GenerationRequest
@@ -80,7 +81,7 @@ def _describe(job: Any) -> dict[str, Any]:
         "provider": job.provider,
         "model": job.model,
         "mode": job.request.mode.value,
-        "status": str(getattr(job.status, "value", job.status)),
+        "status": status_value(job.status),
         "provider_job_id": job.provider_job_id,
         "estimated_cost": str(estimate_cost(job.request, job.provider)),
         "from_cache": bool(job.from_cache),
