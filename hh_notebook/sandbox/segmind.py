@@ -144,16 +144,6 @@ async def _check(ctx: Ctx, slug: str, body: dict[str, Any]) -> JobParams:
                      negative_prompt=negative, first_frame=first, references=references)
 
 
-def _lookup(ctx: Ctx) -> tuple[Job | None, Response | None]:
-    denied = authenticate(ctx)
-    if denied:
-        return None, denied
-    job = find_job(ctx, PROVIDER)
-    if job is None:
-        return None, error(404, "Request not found")
-    return job, None
-
-
 def _metrics(ctx: Ctx, job: Job, started: float | None, finished: float | None) -> dict[str, Any]:
     ts = ctx.state.time_scale
     now = ctx.state.now()
@@ -164,31 +154,28 @@ def _metrics(ctx: Ctx, job: Job, started: float | None, finished: float | None) 
 
 async def status(ctx: Ctx) -> Answer:
     """``GET /v2/requests/{id}/status``: status and metrics, no output."""
-    job, err = _lookup(ctx)
-    if job is None:
-        return err  # type: ignore[return-value]
-    ph = ctx.state.phase(job)
-    if ctx.state.record_expired(job, ph):
-        return error(404, "Request not found (records are kept for 1 hour)")
-    body: dict[str, Any] = {"request_id": job.id, "status": STATUS[ph.state],
-                            "metrics": _metrics(ctx, job, ph.started, ph.finished)}
-    if ph.state == "failed":
-        body["error"] = ph.error
-        return json_response(422, body)
-    return json_response(200, body)
+    return _record(ctx, with_output=False)
 
 
 async def result(ctx: Ctx) -> Answer:
     """``GET /v2/requests/{id}`` and the older ``GET /v1/requests/{id}``: the full result."""
-    job, err = _lookup(ctx)
+    return _record(ctx, with_output=True)
+
+
+def _record(ctx: Ctx, with_output: bool) -> Response:
+    denied = authenticate(ctx)
+    if denied:
+        return denied
+    job = find_job(ctx, PROVIDER)
     if job is None:
-        return err  # type: ignore[return-value]
+        return error(404, "Request not found")
     ph = ctx.state.phase(job)
     if ctx.state.record_expired(job, ph):
         return error(404, "Request not found (records are kept for 1 hour)")
-    body: dict[str, Any] = {"request_id": job.id, "status": STATUS[ph.state],
-                            "output": file_url(ctx, job) if ph.state == "succeeded" else None,
-                            "metrics": _metrics(ctx, job, ph.started, ph.finished)}
+    body: dict[str, Any] = {"request_id": job.id, "status": STATUS[ph.state]}
+    if with_output:
+        body["output"] = file_url(ctx, job) if ph.state == "succeeded" else None
+    body["metrics"] = _metrics(ctx, job, ph.started, ph.finished)
     if ph.state == "failed":
         body["error"] = ph.error
         return json_response(422, body)
