@@ -145,10 +145,8 @@ class Client:
         return job
 
     def _estimate_or_none(self, request: GenerationRequest) -> Any:
-        from .pricing import estimate_cost
-
         try:
-            return estimate_cost(request, self.provider)
+            return self.estimate(request)
         except HHError:
             return None
 
