@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .display import run_sync
 from .errors import (
     BudgetExceeded,
     FieldError,
@@ -514,7 +515,9 @@ class Sweep:
         ``only_failed=True`` re-submits only cells whose job failed, expired or was
         lost. ``force=True`` submits every cell again even if paid before.
         """
-        return _run_blocking(
+        # display.run_sync keeps one loop per thread: jobs and HTTP pools belong to the loop
+        # they started on, and a later run (rerun_failed) must find them alive.
+        return run_sync(
             self.run_async(
                 confirm=confirm, budget=budget, only_failed=only_failed, force=force,
                 timeout=timeout,
@@ -937,7 +940,6 @@ def _budget_limits(budget: float | dict[str, float] | None) -> dict[str, float]:
     return {} if math.isinf(value) else {"USD": value}
 
 
-_thread_loops = threading.local()
 _background: set[asyncio.Task[Any]] = set()
 
 
@@ -945,24 +947,6 @@ def _finished_in_background(task: asyncio.Task[Any]) -> None:
     _background.discard(task)
     if not task.cancelled() and task.exception() is not None:
         log.error("%s stopped: %s", task.get_name(), task.exception())
-
-
-def _run_blocking(coro: Any) -> Any:
-    """Run ``coro`` to completion, also from inside a running loop (a notebook cell)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        # One loop per thread, kept open: jobs and HTTP pools belong to the loop they
-        # started on, and a later run (rerun_failed) must find them alive.
-        own: asyncio.AbstractEventLoop | None = getattr(_thread_loops, "loop", None)
-        if own is None or own.is_closed():
-            own = asyncio.new_event_loop()
-            _thread_loops.loop = own
-        return own.run_until_complete(coro)
-    import nest_asyncio2
-
-    nest_asyncio2.apply(loop)
-    return loop.run_until_complete(coro)
 
 
 def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
