@@ -514,6 +514,13 @@ def _open_clip(path: str | os.PathLike[str]) -> Any:
         raise MediaError(f"cannot read {os.fspath(path)!r} as a video: {exc}") from None
 
 
+def _video_stream(container: Any, path: str | os.PathLike[str]) -> Any:
+    """The clip's first video stream; MediaError when it has none."""
+    if not container.streams.video:
+        raise MediaError(f"{os.fspath(path)!r} has no video stream")
+    return container.streams.video[0]
+
+
 def probe_clip(path: str | os.PathLike[str]) -> ClipInfo:
     """Describe a clip: resolution, duration (s), frame rate and codecs.
 
@@ -522,9 +529,7 @@ def probe_clip(path: str | os.PathLike[str]) -> ClipInfo:
     (1280, 720, 'h264', 'aac')
     """
     with _open_clip(path) as container:
-        if not container.streams.video:
-            raise MediaError(f"{os.fspath(path)!r} has no video stream")
-        video = container.streams.video[0]
+        video = _video_stream(container, path)
         audio = container.streams.audio[0] if container.streams.audio else None
         fps = float(video.average_rate or video.guessed_rate or 0)
         duration = _duration_seconds(container, video)
@@ -550,9 +555,7 @@ def _duration_seconds(container: Any, video: Any) -> float:
 def _frames_at(path: str | os.PathLike[str], fractions: list[float]) -> Iterator[Any]:
     """Yield one decoded frame (PIL image) per fraction of the clip's length, in order."""
     with _open_clip(path) as container:
-        if not container.streams.video:
-            raise MediaError(f"{os.fspath(path)!r} has no video stream")
-        video = container.streams.video[0]
+        video = _video_stream(container, path)
         duration = _duration_seconds(container, video)
         for fraction in fractions:
             target = max(0.0, min(fraction, 1.0)) * duration
