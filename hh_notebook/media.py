@@ -307,11 +307,6 @@ class _ImageCache:
                     self._bytes -= len(old.data)
         return image
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
-
 
 _CACHE = _ImageCache(_CACHE_BYTES)
 
