@@ -448,7 +448,7 @@ class Lifecycle:
         low, high = self.provider.typical_duration
         job._typical = (low * self.time_scale, high * self.time_scale)
 
-    def _save(self, job: Job, **extra: Any) -> None:
+    def _save(self, job: Job) -> None:
         status = job.status.value if job.phase != SUBMITTING or job.provider_job_id else (
             SUBMITTING if job.status is not Status.UNKNOWN else job.status.value
         )
@@ -466,7 +466,6 @@ class Lifecycle:
             error=job.error,
             submitted_at=job.submitted_at,
             finished_at=job.finished_at,
-            **extra,
         )
 
     def _finish(self, job: Job, status: Status, error: str | None, message: str, *,
