@@ -142,10 +142,8 @@ class CostEstimate:
         return CostTotal.of([self]) + other
 
     def __radd__(self, other: object) -> CostTotal:
-        # sum() starts from 0.
-        if other == 0:
-            return CostTotal.of([self])
-        return CostTotal.of([self]) + other
+        # sum() starts from 0, which CostTotal.__add__ already treats as nothing.
+        return self.__add__(other)
 
 
 @dataclass(frozen=True)
