@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .display import run_sync
+from .display import run_sync, status_value
 from .errors import (
     BudgetExceeded,
     FieldError,
@@ -888,7 +888,7 @@ def _sweep_jobs(client: Client, sweep_id: str) -> list[tuple[str, str]]:
 
 
 def _status_text(status: Any) -> str:
-    return str(getattr(status, "value", status) or "unknown").lower()
+    return (status_value(status) or "unknown").lower()
 
 
 def _apply_record(run: _CellRun, record: Any, cell: SweepCell) -> None:
