@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import io
 import json
@@ -87,6 +88,11 @@ class ClipSpec:
 
     def key(self) -> str:
         """A hash of every parameter (image bytes by digest), used as the cache file name."""
+        return self._key
+
+    @functools.cached_property
+    def _key(self) -> str:
+        # computed once: it hashes the image bytes, and every file request asks for it
         d = asdict(self)
         d["first_frame"] = _digest(self.first_frame)
         d["references"] = [_digest(r) for r in self.references]
