@@ -111,11 +111,7 @@ class CostEstimate:
         """The amount with how it was reached, or why there is none."""
         if self.amount is None or self.per_second is None:
             return str(self)
-        if self.currency == USD:
-            rate = f"${self.per_second:.2f}/s"
-        else:
-            rate = f"{self.per_second:g} {self.currency}/s"
-        how = f"{self.seconds} s × {rate}"
+        how = f"{self.seconds} s × {format_money(self.per_second, self.currency)}/s"
         if self.resolution:
             how += f" at {self.resolution}"
         if self.provider:
