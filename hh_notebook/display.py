@@ -524,6 +524,14 @@ class StaticJobView:
         self._fields["status"] = None
         self._fields["message"] = ""
 
+    def set_status(self, status: str, message: str = "") -> None:
+        """Show a state that has no job behind it (a submit that failed or whose outcome is
+        unknown), as :meth:`JobWidget.set_status <hh_notebook.widgets.job.JobWidget.set_status>`
+        does."""
+        self._fields["status"] = status
+        self._fields["message"] = message
+        self.refresh()
+
     def snapshot(self) -> JobSnapshot:
         """The state shown right now."""
         return snapshot_of(self.job, **self._fields)

@@ -237,6 +237,20 @@ def test_provider_error_is_a_one_line_usage_error(
     assert "406" in message or "credit" in message.lower(), message
 
 
+def test_provider_error_in_a_headless_run_is_a_usage_error_shown_in_the_static_view(
+    ip: InteractiveShell, fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HH_SEGMIND_BASE_URL", fresh_sandbox.base_url)
+    monkeypatch.setattr(magics, "view_kind", lambda: "static")
+    fresh_sandbox.set_balance("segmind", 0.0)
+    with capture_output() as out, pytest.raises(UsageError) as err:
+        ip.run_cell_magic("happyhorse", "-d 3 --wait", "a <b>horse</b>")
+    assert "\n" not in str(err.value)
+    pages = [o.data.get("text/html", "") for o in out.outputs]
+    assert any("hh-job-static" in p and "failed" in p for p in pages), pages
+    assert all("<b>horse</b>" not in p for p in pages)
+
+
 # --------------------------------------------------------------------------- line magic
 
 
