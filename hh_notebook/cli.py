@@ -62,7 +62,6 @@ def _cmd_sandbox(argv: Sequence[str]) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .display import TextProgress
     from .pricing import estimate_cost
     from .request import GenerationRequest
 
@@ -75,14 +74,16 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         print(f"warning: {warning}")
     if args.dry_run:
         return 0
-    job = _run(_submit_and_wait(client, request, args.force, TextProgress))
+    job = asyncio.run(_submit_and_wait(client, request, args.force))
     print(f"{job.status.value}: {job.video_path or job.error}")
     return 0 if job.video_path else 1
 
 
-async def _submit_and_wait(client: Any, request: Any, force: bool, progress: Any) -> Any:
+async def _submit_and_wait(client: Any, request: Any, force: bool) -> Any:
+    from .display import TextProgress
+
     job = await client.submit(request, force=force)
-    unsubscribe = job.subscribe(progress())
+    unsubscribe = job.subscribe(TextProgress())
     try:
         await job.wait()
     finally:
@@ -128,10 +129,6 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at))
         print(f"{record.id[:12]}  {when}  {record.provider:<8} {record.status!s:<10} {prompt}")
     return 0
-
-
-def _run(coro: Any) -> Any:
-    return asyncio.run(coro)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
