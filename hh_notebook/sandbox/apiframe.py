@@ -28,6 +28,7 @@ from .common import (
     key_owner_of,
     new_id,
     resolve_image,
+    retry_after,
 )
 from .state import Job, price
 
@@ -172,8 +173,7 @@ async def poll(ctx: Ctx) -> Answer:
 def fault_answer(ctx: Ctx, status: int, reset_after_s: float) -> Response:
     """Injected errors in the Apiframe shape (429 carries Retry-After)."""
     if status == 429:
-        wait = max(1, math.ceil(reset_after_s * ctx.state.time_scale))
-        return error(429, "Too many requests", "RATE_LIMITED", {"retry-after": str(wait)})
+        return error(429, "Too many requests", "RATE_LIMITED", retry_after(ctx, reset_after_s))
     return error(status, "Service temporarily unavailable" if status >= 500 else f"Error {status}",
                  "SERVER_ERROR" if status >= 500 else "ERROR")
 

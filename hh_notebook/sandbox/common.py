@@ -4,6 +4,7 @@ image resolution and job creation."""
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 import secrets
 import string
@@ -254,6 +255,12 @@ def find_job(ctx: Ctx, provider: str) -> Job | None:
 def file_url(ctx: Ctx, job: Job, ext: str = "mp4") -> str:
     """Absolute URL of a job's output file on this sandbox."""
     return f"{ctx.req.origin}/files/{job.provider}/{job.id}.{ext}"
+
+
+def retry_after(ctx: Ctx, reset_after_s: float) -> dict[str, str]:
+    """A ``Retry-After`` header for a rate limit lifting in ``reset_after_s`` provider
+    seconds: whole real seconds (scaled), at least 1."""
+    return {"retry-after": str(max(1, math.ceil(reset_after_s * ctx.state.time_scale)))}
 
 
 def bearer(req: Request) -> str | None:

@@ -30,6 +30,7 @@ from .common import (
     find_job,
     new_id,
     resolve_image,
+    retry_after,
 )
 from .state import Job, key_owner, price
 
@@ -213,8 +214,7 @@ async def list_tasks(ctx: Ctx) -> Answer:
 def fault_answer(ctx: Ctx, status: int, reset_after_s: float) -> Response:
     """Injected errors in HiAPI's envelope (429 carries Retry-After)."""
     if status == 429:
-        wait = max(1, math.ceil(reset_after_s * ctx.state.time_scale))
-        return error(429, "Too many requests", {"retry-after": str(wait)})
+        return error(429, "Too many requests", retry_after(ctx, reset_after_s))
     if status == 503:
         return error(503, "Service busy, retry later with backoff")
     return error(status, f"Server error {status}")

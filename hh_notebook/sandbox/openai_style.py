@@ -9,7 +9,6 @@ same error object.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .asgi import Answer, FileAnswer, Response, json_response
@@ -28,6 +27,7 @@ from .common import (
     key_owner_of,
     new_id,
     resolve_image,
+    retry_after,
 )
 from .state import Job, price
 
@@ -211,9 +211,8 @@ async def content(ctx: Ctx) -> Answer:
 def fault_answer(ctx: Ctx, status: int, reset_after_s: float) -> Response:
     """Injected errors in the aggregator's shape (429 carries Retry-After)."""
     if status == 429:
-        wait = max(1, math.ceil(reset_after_s * ctx.state.time_scale))
         return error(429, "Rate limit reached; retry later", "rate_limit_error",
-                     "rate_limit_exceeded", {"retry-after": str(wait)})
+                     "rate_limit_exceeded", retry_after(ctx, reset_after_s))
     return error(status, f"Upstream error ({status}); retry later", "server_error",
                  "upstream_error")
 
