@@ -134,7 +134,6 @@ class SandboxState:
         self.faults = FaultBook()
         self.log: collections.deque[dict[str, Any]] = collections.deque(maxlen=LOG_LIMIT)
         self.changed = threading.Condition()  # a clip, a notification or a request happened
-        self.logged = 0  # requests logged since start (clear_log does not reset it)
         self.listeners: list[Callable[[], None]] = []  # told when a clip is done
 
     # clock ---------------------------------------------------------------
@@ -233,7 +232,6 @@ class SandboxState:
         """Append one request to the log (and wake whoever waits for requests)."""
         with self.changed:
             self.log.append(entry)
-            self.logged += 1
             self.changed.notify_all()
 
 
