@@ -1268,19 +1268,10 @@ def _build(
 
 def _default_provider() -> str:
     """The provider the default client will use, without starting anything."""
-    from . import config
+    from .config import _choose_provider
 
-    chooser = getattr(config, "default_provider", None)
-    if chooser is not None:
-        return str(chooser())
-    from .providers import PROVIDER_NAMES, get_provider
-
-    if os.environ.get("HH_PROVIDER"):
-        return get_provider(os.environ["HH_PROVIDER"]).name
-    for name in PROVIDER_NAMES:
-        if os.environ.get(get_provider(name).env_key):
-            return name
-    return "segmind"  # the local sandbox answers as Segmind by default
+    # None: nothing names a provider, and the local sandbox answers as Segmind by default.
+    return _choose_provider(None, os.environ) or "segmind"
 
 
 def _validate_cells(plan: SweepPlan) -> None:
