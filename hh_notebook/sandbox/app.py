@@ -344,7 +344,7 @@ class SandboxApp:
     async def _deliver(self, job: Job) -> None:
         assert job.notify_url is not None and self.http is not None
         host = self.origin.split("://", 1)[1]
-        fake = Request("POST", "/", "", {"host": host}, b"", "127.0.0.1", ("127.0.0.1", 0))
+        fake = Request("POST", "/", "", {"host": host}, b"", ("127.0.0.1", 0))
         ctx = self._ctx(fake, {}, [])
         if job.provider == "hiapi":
             payload: dict[str, Any] = {"code": 200, "message": "success",

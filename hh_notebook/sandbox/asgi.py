@@ -37,7 +37,6 @@ class Request:
     query_string: str
     headers: dict[str, str]
     body: bytes
-    client_host: str
     server: tuple[str, int]
 
     @property
@@ -105,7 +104,6 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
         chunks.append(chunk)
         more = message.get("more_body", False)
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-    client = scope.get("client") or ("", 0)
     server = scope.get("server") or ("127.0.0.1", 0)
     return Request(
         method=scope["method"],
@@ -113,7 +111,6 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
         query_string=scope.get("query_string", b"").decode("latin-1"),
         headers=headers,
         body=b"".join(chunks),
-        client_host=client[0],
         server=(server[0], server[1]),
     )
 
