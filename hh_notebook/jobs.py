@@ -470,8 +470,10 @@ class Lifecycle:
 
     def _finish(self, job: Job, status: Status, error: str | None, message: str, *,
                 keep_phase: bool = False) -> None:
+        # Provider texts end up here too: scrub once, for every way a job ends.
+        message = self._scrub(message)
         job.status = status
-        job.error = error
+        job.error = self._scrub(error) if error else error
         job.finished_at = time.time()
         if not keep_phase:
             job.phase = "done"
@@ -698,7 +700,7 @@ class Lifecycle:
                     return
             if state.status is Status.FAILED:
                 self._apply(job, state)
-                self._finish(job, Status.FAILED, self._scrub(state.error or "failed"),
+                self._finish(job, Status.FAILED, state.error or "failed",
                              f"failed: {state.error}")
                 return
             if state.status is Status.EXPIRED:
