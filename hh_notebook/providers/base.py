@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
@@ -22,10 +23,12 @@ from urllib.parse import urljoin, urlsplit
 from ..errors import (
     AuthError,
     BadRequest,
+    FieldError,
     InsufficientCredits,
     ProviderError,
     RateLimited,
     ServerError,
+    ValidationError,
 )
 from ..request import GenerationRequest
 
@@ -180,8 +183,6 @@ def _parse_time(value: str) -> float | None:
     parsed = email.utils.parsedate_tz(value)
     if parsed is not None:
         return float(email.utils.mktime_tz(parsed))
-    from datetime import datetime, timezone
-
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -428,8 +429,6 @@ def _one_image(image: Any, field_name: str, provider: str, allow_data_url: bool)
     if isinstance(image, str) and image.startswith("data:") and allow_data_url:
         return image
     if not allow_data_url:
-        from ..errors import FieldError, ValidationError
-
         raise ValidationError(
             [
                 FieldError(
