@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .pricing import format_money
+from .sweep_axes import display_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sweep import SweepResult, SweepRow
@@ -192,11 +193,7 @@ _TABLE_COLUMNS = (
 
 
 def _e(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return html.escape(str(value), quote=True)
+    return html.escape(display_text(value), quote=True)
 
 
 def _cost_text(record: dict[str, Any]) -> str:

@@ -45,6 +45,7 @@ __all__ = [
     "AxisSpec",
     "SweepCell",
     "SweepPlan",
+    "display_text",
     "image_label",
     "layout_of",
     "parse_axis",
@@ -321,13 +322,25 @@ def value_label(name: str, value: Any, index: int) -> str:
     """
     if value is None:
         return "default"
-    if isinstance(value, bool):
-        return "on" if value else "off"
     if name == "image":
         return image_label(value, index)
     if name == "reference_images":
         items = value if _is_sequence(value) else [value]
         return " + ".join(image_label(v, i) for i, v in enumerate(items))
+    return display_text(value)
+
+
+def display_text(value: Any) -> str:
+    """A parameter value as plain text for grids and reports: switches as ``on``/``off``,
+    None as ``""``.
+
+    >>> display_text(True), display_text(None), display_text(8)
+    ('on', '', '8')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "on" if value else "off"
     return str(value)
 
 

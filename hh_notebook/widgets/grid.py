@@ -31,6 +31,7 @@ import anywidget
 import traitlets as t
 
 from ..pricing import format_money
+from ..sweep_axes import display_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..sweep import Sweep, SweepProgress, SweepResult
@@ -105,7 +106,7 @@ class SweepGrid(anywidget.AnyWidget):
         source = _Source(sw, sw.id)
         grid = cls([source], axes, **kwargs)
         grid.title = kwargs.get("title") or f"Sweep {sw.id}: {sw.size} clips"
-        grid.fixed = {k: _text(v) for k, v in sw.fixed.items()}
+        grid.fixed = {k: display_text(v) for k, v in sw.fixed.items()}
         grid.layout = _default_layout(len(axes))
         return grid
 
@@ -376,7 +377,9 @@ def compare(
     grid.title = f"{side[0]} vs {side[1]}"
     fixed_a, fixed_b = sa.fixed, sb.fixed
     grid.fixed = {
-        k: _text(v) if fixed_b.get(k) == v else f"{_text(v)} | {_text(fixed_b.get(k))}"
+        k: display_text(v)
+        if fixed_b.get(k) == v
+        else f"{display_text(v)} | {display_text(fixed_b.get(k))}"
         for k, v in fixed_a.items()
     }
     layout = _default_layout(len(axes) - 1)
@@ -413,12 +416,6 @@ def _default_layout(count: int) -> dict[str, int | None]:
 
 def _as_sweep(value: Any) -> Sweep:
     return value.sweep if hasattr(value, "rows") and hasattr(value, "sweep") else value
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return "" if value is None else str(value)
 
 
 def _cost_text(cost: float | None, currency: str | None, from_cache: bool) -> str:
