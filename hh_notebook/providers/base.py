@@ -9,7 +9,6 @@ business (``hh_notebook.jobs``).
 
 from __future__ import annotations
 
-import calendar
 import email.utils
 import json
 import time
@@ -189,7 +188,7 @@ def _parse_time(value: str) -> float | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return calendar.timegm(dt.utctimetuple()) + dt.microsecond / 1e6
+    return dt.timestamp()
 
 
 def parse_timestamp(value: Any) -> float | None:
