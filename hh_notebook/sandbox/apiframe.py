@@ -25,6 +25,7 @@ from .common import (
     file_url,
     find_job,
     is_loopback_url,
+    json_object,
     key_owner_of,
     new_id,
     resolve_image,
@@ -70,12 +71,9 @@ async def submit(ctx: Ctx) -> Answer:
     denied = authenticate(ctx)
     if denied:
         return denied
-    try:
-        body = ctx.req.json()
-    except ValueError:
-        return error(400, "Request body is not valid JSON", "INVALID_REQUEST")
-    if not isinstance(body, dict):
-        return error(400, "Request body must be a JSON object", "INVALID_REQUEST")
+    body, why = json_object(ctx.req)
+    if body is None:
+        return error(400, why, "INVALID_REQUEST")
     try:
         params, webhook = await _check(ctx, body)
     except Invalid as exc:

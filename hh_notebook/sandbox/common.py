@@ -51,6 +51,17 @@ class Invalid(Exception):
         self.problems = problems
 
 
+def json_object(req: Request) -> tuple[dict[str, Any] | None, str]:
+    """The request body as a JSON object, or (None, why not) in words every provider uses."""
+    try:
+        body = req.json()
+    except ValueError:
+        return None, "Request body is not valid JSON"
+    if not isinstance(body, dict):
+        return None, "Request body must be a JSON object"
+    return body, ""
+
+
 def is_int(value: Any) -> bool:
     """True for real integers (JSON numbers without a fraction), not booleans."""
     return isinstance(value, int) and not isinstance(value, bool)

@@ -28,6 +28,7 @@ from .common import (
     create_job,
     file_url,
     find_job,
+    json_object,
     new_id,
     resolve_image,
     retry_after,
@@ -75,12 +76,9 @@ async def submit(ctx: Ctx) -> Answer:
     owner, denied = authenticate(ctx)
     if denied:
         return denied
-    try:
-        body = ctx.req.json()
-    except ValueError:
-        return error(400, "Request body is not valid JSON")
-    if not isinstance(body, dict):
-        return error(400, "Request body must be a JSON object")
+    body, why = json_object(ctx.req)
+    if body is None:
+        return error(400, why)
     try:
         params, callback = await _check(ctx, body)
     except Invalid as exc:

@@ -24,6 +24,7 @@ from .common import (
     check_seed,
     create_job,
     find_job,
+    json_object,
     key_owner_of,
     new_id,
     resolve_image,
@@ -62,14 +63,9 @@ async def submit(ctx: Ctx) -> Answer:
     denied = authenticate(ctx)
     if denied:
         return denied
-    try:
-        body = ctx.req.json()
-    except ValueError:
-        return error(400, "Request body is not valid JSON", "invalid_request_error",
-                     "invalid_json")
-    if not isinstance(body, dict):
-        return error(400, "Request body must be a JSON object", "invalid_request_error",
-                     "invalid_json")
+    body, why = json_object(ctx.req)
+    if body is None:
+        return error(400, why, "invalid_request_error", "invalid_json")
     model = body.get("model")
     if not isinstance(model, str) or model not in MODELS:
         return error(200, f"Unknown model {model!r}; use one of {', '.join(MODELS)}",

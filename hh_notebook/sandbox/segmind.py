@@ -24,6 +24,7 @@ from .common import (
     create_job,
     file_url,
     find_job,
+    json_object,
     key_owner_of,
     new_id,
     resolve_image,
@@ -75,12 +76,9 @@ async def submit(ctx: Ctx) -> Answer:
         return denied
     if not ctx.req.headers.get("content-type", "").lower().startswith("application/json"):
         return error(406, "Unsupported Content-Type: send application/json")
-    try:
-        body = ctx.req.json()
-    except ValueError:
-        return error(400, "Request body is not valid JSON")
-    if not isinstance(body, dict):
-        return error(400, "Request body must be a JSON object")
+    body, why = json_object(ctx.req)
+    if body is None:
+        return error(400, why)
     try:
         params = await _check(ctx, slug, body)
     except Invalid as exc:
