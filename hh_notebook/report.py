@@ -216,7 +216,7 @@ def _total_text(result: SweepResult) -> str:
             continue
         currency = record.get("currency") or "USD"
         totals[currency] = totals.get(currency, 0.0) + float(record["cost"])
-    parts = [f"${v:,.2f}" if c == "USD" else f"{v:,.0f} {c}" for c, v in totals.items()]
+    parts = [format_money(v, c) for c, v in totals.items()]
     text = " + ".join(parts) or "$0.00"
     if unpriced:
         text += f" + {unpriced} clip(s) without a published price"
