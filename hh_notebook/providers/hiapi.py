@@ -223,7 +223,7 @@ class HiAPIProvider(Provider):
         for item in items:
             if not isinstance(item, dict) or not _task_id(item):
                 continue
-            inp = item.get("input") if isinstance(item.get("input"), dict) else {}
+            inp = item.get("input")
             prompt = inp.get("prompt") if isinstance(inp, dict) else None
             raw = str(item.get("status") or "")
             tasks.append(
