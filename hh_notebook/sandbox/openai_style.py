@@ -157,22 +157,23 @@ async def _check(ctx: Ctx, model: str, body: dict[str, Any]) -> JobParams:
                      references=refs)
 
 
-def _lookup(ctx: Ctx) -> tuple[Job | None, Response | None]:
+def _lookup(ctx: Ctx) -> Job | Response:
+    """The caller's task, or the 401/404 answer."""
     denied = authenticate(ctx)
     if denied:
-        return None, denied
+        return denied
     job = find_job(ctx, PROVIDER)
     if job is None:
-        return None, error(404, f"Task {ctx.params['id']} not found", "invalid_request_error",
-                           "task_not_found")
-    return job, None
+        return error(404, f"Task {ctx.params['id']} not found", "invalid_request_error",
+                     "task_not_found")
+    return job
 
 
 async def poll(ctx: Ctx) -> Answer:
     """``GET /v1/videos/{id}``: status, progress as "NN%", result_url or fail_reason."""
-    job, err = _lookup(ctx)
-    if job is None:
-        return err  # type: ignore[return-value]
+    job = _lookup(ctx)
+    if isinstance(job, Response):
+        return job
     ph = ctx.state.phase(job)
     body: dict[str, Any] = {
         "id": job.id, "task_id": job.id, "object": "video", "model": job.echo["model"],
@@ -190,9 +191,9 @@ async def poll(ctx: Ctx) -> Answer:
 
 async def content(ctx: Ctx) -> Answer:
     """``GET /v1/videos/{id}/content``: the MP4, with Range support."""
-    job, err = _lookup(ctx)
-    if job is None:
-        return err  # type: ignore[return-value]
+    job = _lookup(ctx)
+    if isinstance(job, Response):
+        return job
     ph = ctx.state.phase(job)
     if ph.state != "succeeded":
         return error(404, f"Task {job.id} has no content (status {STATUS[ph.state]})",
