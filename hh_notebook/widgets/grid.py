@@ -31,7 +31,7 @@ import anywidget
 import traitlets as t
 
 from ..pricing import format_money
-from ..sweep_axes import display_text
+from ..sweep_axes import AxisSpec, display_text, layout_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..sweep import Sweep, SweepProgress, SweepResult
@@ -107,7 +107,7 @@ class SweepGrid(anywidget.AnyWidget):
         grid = cls([source], axes, **kwargs)
         grid.title = kwargs.get("title") or f"Sweep {sw.id}: {sw.size} clips"
         grid.fixed = {k: display_text(v) for k, v in sw.fixed.items()}
-        grid.layout = _default_layout(len(axes))
+        grid.layout = _default_layout(sw.axes)
         return grid
 
     def _all_cells(self) -> list[tuple[int, str]]:
@@ -382,7 +382,7 @@ def compare(
         else f"{display_text(v)} | {display_text(fixed_b.get(k))}"
         for k, v in fixed_a.items()
     }
-    layout = _default_layout(len(axes) - 1)
+    layout = _default_layout(sa.axes)
     layout["inner"] = len(axes) - 1
     grid.layout = layout
     return grid
@@ -403,15 +403,11 @@ def _small_poster(path: pathlib.Path) -> bytes:
     return buf.getvalue()
 
 
-def _default_layout(count: int) -> dict[str, int | None]:
-    layout: dict[str, int | None] = {role: None for role in ROLES}
-    if count == 1:
-        layout["columns"] = 0
-    elif count >= 2:
-        layout["rows"], layout["columns"] = 0, 1
-    if count >= 3:
-        layout["pages"] = 2
-    return layout
+def _default_layout(axes: Sequence[AxisSpec]) -> dict[str, int | None]:
+    """The sweep's own placement of ``axes`` (:func:`~hh_notebook.sweep_axes.layout_of`),
+    nothing inside the cells."""
+    rows, columns, pages = layout_of(axes)
+    return {"rows": rows, "columns": columns, "pages": pages, "inner": None}
 
 
 def _as_sweep(value: Any) -> Sweep:
