@@ -145,7 +145,7 @@ def image_problem(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
 
 
 # ---------------------------------------------------------------------------
-# rendering (runs in a worker process)
+# rendering (runs in an encoder thread, see render.py)
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -239,6 +239,12 @@ def _rgb_to_yuv420(im: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return y, cb.astype(np.uint8), cr.astype(np.uint8)
 
 
+def _planes(im: Image.Image) -> np.ndarray:
+    """The frame as one yuv420p buffer (Y rows, then U and V), as PyAV takes it."""
+    y, u, v = _rgb_to_yuv420(im)
+    return np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(-1, im.width)
+
+
 def _tone(spec: ClipSpec) -> np.ndarray:
     """A mono tone (two partials) whose pitch and pulse follow the seed (float32, planar)."""
     n = SAMPLE_RATE * spec.duration
@@ -262,28 +268,21 @@ def render_clip(spec: ClipSpec, path: str) -> dict[str, object]:
             image_size = probe.size
     width, height = frame_size(spec.resolution, spec.aspect_ratio, image_size)
 
+    # i2v keeps the input image uncaptioned on frame 0; otherwise every frame is the same
     if spec.mode == "i2v":
         if spec.first_frame is not None:
             first = _cover(spec.first_frame, width, height)
         else:
             first = _placeholder(width, height, spec.first_frame_label or "remote URL")
         still = first.copy()
-    elif spec.mode == "r2v":
-        first = _reference_board(spec, width, height)
-        still = first.copy()
         _caption(still, spec)
-        first = still
     else:
-        first = _background(spec, width, height)
+        first = (_reference_board if spec.mode == "r2v" else _background)(spec, width, height)
         _caption(first, spec)
         still = first
-    if spec.mode == "i2v":
-        _caption(still, spec)
 
-    y0, u0, v0 = _rgb_to_yuv420(first)
-    ys, us, vs = _rgb_to_yuv420(still)
-    planes_first = np.concatenate([y0.ravel(), u0.ravel(), v0.ravel()]).reshape(-1, width)
-    planes_still = np.concatenate([ys.ravel(), us.ravel(), vs.ravel()]).reshape(-1, width)
+    planes_first = _planes(first)
+    planes_still = planes_first if still is first else _planes(still)
 
     target = Path(path)
     fd, tmp = tempfile.mkstemp(suffix=".mp4", dir=target.parent)
