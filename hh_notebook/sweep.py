@@ -285,6 +285,7 @@ class Sweep:
             raise ValueError("concurrency must be at least 1")
         self.id = _sweep_id(plan)
         self._runs: dict[str, _CellRun] = {c.key: _CellRun() for c in plan.cells}
+        self._cells_by_key = {c.key: c for c in plan.cells}
         self._listeners: list[SweepListener] = []
         self._lock = threading.Lock()
         self._stop_requested = False
@@ -823,10 +824,7 @@ class Sweep:
 
     def cell(self, key: str) -> SweepCell:
         """The cell with this key (``"row-col"`` indices joined by dashes)."""
-        for cell in self._plan.cells:
-            if cell.key == key:
-                return cell
-        raise KeyError(key)
+        return self._cells_by_key[key]
 
     def set_rating(self, key: str, rating: int | None, note: str | None = None) -> None:
         """Save a rating (1–5, or None to clear) and a note for the cell's clip in the journal."""
