@@ -79,10 +79,6 @@ class Client:
             time_scale=self.time_scale, policy=poll_policy,
         )
         self._active: dict[str, Job] = {}
-        # Private event loops for blocking calls made outside any running loop, one per
-        # thread; closed by close() or when the client is garbage-collected.
-        self._loops: dict[int, asyncio.AbstractEventLoop] = {}
-        weakref.finalize(self, _close_loops, self._loops)
 
     def __repr__(self) -> str:
         where = " (sandbox)" if self.is_sandbox else ""
@@ -220,35 +216,17 @@ class Client:
 
     # -- blocking facade --------------------------------------------------------------
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None:
-            own = self._loops.get(threading.get_ident())
-            if own is None or own.is_closed():
-                own = asyncio.new_event_loop()
-                self._loops[threading.get_ident()] = own
-            return own.run_until_complete(coro)
-        # Inside a running loop (Jupyter): re-enter it instead of starting another.
-        import nest_asyncio2
-
-        nest_asyncio2.apply(loop)
-        return loop.run_until_complete(coro)
+        return run_blocking(coro)
 
     def close(self) -> None:
-        """Stop tracking every job and release this client's private event loop."""
-        for job in list(self._active.values()):
-            if job._task is not None and not job._task.done():
-                job._task.cancel()
-        from .jobs import close_http_client
-
-        for own in list(self._loops.values()):
-            if not own.is_closed() and not own.is_running():
-                own.run_until_complete(_drain(own))
-                own.run_until_complete(close_http_client())
-                own.close()
-        self._loops.clear()
+        """Stop tracking every job of this client and close its journal."""
+        tasks = [job._task for job in self._active.values()
+                 if job._task is not None and not job._task.done()]
+        for task in tasks:
+            task.cancel()
+        own: asyncio.AbstractEventLoop | None = getattr(_thread_loop, "loop", None)
+        if tasks and own is not None and not own.is_closed() and not own.is_running():
+            own.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         self.journal.close()
 
     # -- listing and resuming ----------------------------------------------------------
@@ -356,18 +334,33 @@ class Client:
             job._task.cancel()
 
 
-def _close_loops(loops: dict[int, asyncio.AbstractEventLoop]) -> None:
-    for loop in loops.values():
-        if not loop.is_closed() and not loop.is_running():
-            loop.close()
-    loops.clear()
+#: The event loop of blocking calls made outside any running loop, one per thread and
+#: shared by every client, sweep and view: a job started by one blocking call must still
+#: be alive (on the same loop, with the same HTTP pool) when another call waits for it.
+_thread_loop = threading.local()
 
 
-async def _drain(loop: asyncio.AbstractEventLoop) -> None:
-    tasks = [t for t in asyncio.all_tasks(loop) if t is not asyncio.current_task()]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from synchronous code and return its result.
+
+    Inside a running loop (a Jupyter kernel) that loop is re-entered (nest-asyncio2), so jobs
+    keep running on it afterwards; outside one (a script, terminal IPython) this thread's
+    private loop is reused from call to call.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None:
+        own: asyncio.AbstractEventLoop | None = getattr(_thread_loop, "loop", None)
+        if own is None or own.is_closed():
+            own = asyncio.new_event_loop()
+            _thread_loop.loop = own
+        return own.run_until_complete(coro)
+    import nest_asyncio2
+
+    nest_asyncio2.apply(loop)
+    return loop.run_until_complete(coro)
 
 
 #: Jobs being followed by any client of this process (weakly held), so that two

@@ -17,14 +17,12 @@ Two audiences:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import html
 import io
 import os
 import pathlib
 import sys
-import threading
 import urllib.parse
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -385,31 +383,12 @@ def normalise_progress(progress: float | None) -> float | None:
     return max(0.0, min(float(progress) / 100.0, 1.0))
 
 
-_own_loop = threading.local()
-
-
 def run_sync(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run ``coro`` to completion from synchronous code.
+    """Run ``coro`` to completion from synchronous code (the core's
+    :func:`~hh_notebook.client.run_blocking`: one loop per thread, shared with every client)."""
+    from .client import run_blocking
 
-    Inside a running loop (a Jupyter kernel) the loop is re-entered (nest-asyncio2, as the
-    core's blocking facade does), so jobs keep running on it afterwards. Without one (a
-    script, terminal IPython) one private loop per thread is reused, so connection pools and
-    job tasks stay on the same loop from call to call.
-    """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is None:
-        own: asyncio.AbstractEventLoop | None = getattr(_own_loop, "loop", None)
-        if own is None or own.is_closed():
-            own = asyncio.new_event_loop()
-            _own_loop.loop = own
-        return own.run_until_complete(coro)
-    import nest_asyncio2
-
-    nest_asyncio2.apply(loop)
-    return loop.run_until_complete(coro)
+    return run_blocking(coro)
 
 
 def show(job: Any, *, client: Any = None, **params: Any) -> Any:
