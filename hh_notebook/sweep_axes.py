@@ -108,10 +108,9 @@ def parse_number_range(text: str, axis: str = "value", *, integer: bool = True) 
     and quoting the text that could not be read.
     """
     values: list[Any] = []
-    items = [item for item in text.split(",")]
     if not text.strip():
         raise _syntax_error(axis, text, "no values given")
-    for item in items:
+    for item in text.split(","):
         if not item.strip():
             raise _syntax_error(axis, text, f"empty item in {text.strip()!r} (stray comma?)")
         values.extend(_expand_item(item, axis, text, integer))
@@ -443,13 +442,10 @@ def plan_sweep(
                 )
             values = parse_axis(name, raw_value, from_text=from_text)
             spec = AxisSpec(name, tuple(values), tuple(str(v) for v in values), "slot")
-        if len(spec) == 1:
-            if spec.kind == "field":
-                fixed_fields[name] = spec.values[0]
-            else:
-                axes.append(spec)  # one-value S/R or slot still rewrites the prompt
+        if len(spec) == 1 and spec.kind == "field":
+            fixed_fields[name] = spec.values[0]
         else:
-            axes.append(spec)
+            axes.append(spec)  # a one-value S/R or slot still rewrites the prompt
     if problems:
         raise ValidationError(problems)
     varying = [a for a in axes if len(a) > 1]
@@ -459,8 +455,7 @@ def plan_sweep(
             + ", ".join(a.name for a in varying)
         )
     provider = str(fixed_fields.pop("provider", provider))
-    request_fixed = {k: v for k, v in fixed_fields.items()}
-    base = base.replace(**request_fixed) if request_fixed else base
+    base = base.replace(**fixed_fields) if fixed_fields else base
     fixed = _fixed_params(base, provider, varying)
     cells = _expand(base, provider, axes, varying)
     return SweepPlan(base, provider, tuple(varying), fixed, cells)
