@@ -449,8 +449,10 @@ class Lifecycle:
         job._typical = (low * self.time_scale, high * self.time_scale)
 
     def _save(self, job: Job) -> None:
-        status = job.status.value if job.phase != SUBMITTING or job.provider_job_id else (
-            SUBMITTING if job.status is not Status.UNKNOWN else job.status.value
+        # Until the submit is answered (or known lost) the journal says "submitting".
+        awaiting = job.phase == SUBMITTING and not job.provider_job_id
+        status = (
+            SUBMITTING if awaiting and job.status is not Status.UNKNOWN else job.status.value
         )
         self.journal.update(
             job.id,
