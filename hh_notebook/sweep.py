@@ -353,7 +353,7 @@ class Sweep:
                 provider=provider,
                 base_url=base.base_url if base.is_sandbox else None,
                 data_dir=base.data_dir,
-                time_scale=getattr(base, "time_scale", None),
+                time_scale=base.time_scale,
             )
         return self._clients[provider]
 
@@ -401,7 +401,8 @@ class Sweep:
         from .providers import get_provider
 
         low, high = get_provider(provider).typical_duration
-        scale = _time_scale(self.client_for(provider))
+        client = self.client_for(provider)
+        scale = client.time_scale if client.is_sandbox else 1.0
         return math.ceil(count / self.concurrency) * (low + high) / 2 * scale
 
     def _is_paid(self, cell: SweepCell) -> bool:
@@ -856,13 +857,6 @@ def _sweep_id(plan: SweepPlan) -> str:
         parts.append([cell.key, cell.provider, print_])
     blob = json.dumps(parts, separators=(",", ":")).encode()
     return "sw" + hashlib.sha256(blob).hexdigest()[:12]
-
-
-def _time_scale(client: Client) -> float:
-    scale = getattr(client, "time_scale", None)
-    if getattr(client, "is_sandbox", False) and scale:
-        return float(scale)
-    return 1.0
 
 
 def _find_paid(client: Client, cell: SweepCell) -> Any | None:
