@@ -26,7 +26,6 @@ import pathlib
 import shutil
 import time
 import warnings
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .pricing import format_money
@@ -101,10 +100,10 @@ class _FolderAssets:
     def __init__(self, root: pathlib.Path) -> None:
         self.root = root
 
-    def put(self, kind: str, name: str, data: bytes | Callable[[], bytes], mime: str) -> str:
+    def put(self, kind: str, name: str, data: bytes, mime: str) -> str:
         folder = self.root / kind
         folder.mkdir(exist_ok=True)
-        (folder / name).write_bytes(data() if callable(data) else data)
+        (folder / name).write_bytes(data)
         return f"{kind}/{name}"
 
     def copy(self, kind: str, name: str, source: pathlib.Path, mime: str) -> str:
@@ -119,15 +118,16 @@ class _FolderAssets:
 class _EmbeddedAssets:
     """Everything inside the HTML as data: URLs."""
 
-    def put(self, kind: str, name: str, data: bytes | Callable[[], bytes], mime: str) -> str:
-        raw = data() if callable(data) else data
-        return f"data:{mime};base64," + base64.b64encode(raw).decode("ascii")
+    def put(self, kind: str, name: str, data: bytes, mime: str) -> str:
+        return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
     def copy(self, kind: str, name: str, source: pathlib.Path, mime: str) -> str:
         return self.put(kind, name, source.read_bytes(), mime)
 
 
-def _media_for(row: SweepRow, assets: Any, frames: int) -> dict[str, str]:
+def _media_for(
+    row: SweepRow, assets: _FolderAssets | _EmbeddedAssets, frames: int
+) -> dict[str, str]:
     from .media import contact_sheet, poster_frame
 
     stem = f"cell-{row.key}"
