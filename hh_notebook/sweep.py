@@ -489,8 +489,11 @@ class Sweep:
         return unsubscribe
 
     def _changed(self, key: str | None) -> None:
+        listeners = list(self._listeners)
+        if not listeners:
+            return  # nobody watches (a plain run()): no need to count every cell per event
         progress = self.progress
-        for callback in list(self._listeners):
+        for callback in listeners:
             callback(progress, key)
 
     def _update(self, key: str, **changes: Any) -> None:
