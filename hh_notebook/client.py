@@ -30,7 +30,7 @@ from .journal import JobRecord, Journal
 from .providers import Status, get_provider
 from .request import GenerationRequest
 
-__all__ = ["Client", "default_client", "generate"]
+__all__ = ["Client", "client_for", "default_client", "generate"]
 
 log = logging.getLogger(__name__)
 
@@ -369,6 +369,22 @@ _TRACKED: weakref.WeakValueDictionary[str, Job] = weakref.WeakValueDictionary()
 
 _default: Client | None = None
 _default_lock = threading.Lock()
+
+
+def client_for(provider: str | None, clients: dict[str | None, Client]) -> Client:
+    """The client for ``provider``, cached in ``clients``. When that provider has no key but
+    the default client runs on the local sandbox, the sandbox answers for it too."""
+    if provider in clients:
+        return clients[provider]
+    try:
+        client = Client(provider=provider)
+    except ConfigError:
+        default = client_for(None, clients)
+        if not default.is_sandbox:
+            raise
+        client = Client(provider=provider, base_url=default.base_url)
+    clients[provider] = client
+    return client
 
 
 def default_client() -> Client:

@@ -183,7 +183,7 @@ class HappyHorseMagics(Magics):
     def client(self, provider: str | None = None) -> Any:
         """The client for ``provider`` (None: the default choice), created once per session.
         A provider without a key is served by the local sandbox when that is the default."""
-        from .widgets.playground import client_for
+        from .client import client_for
 
         try:
             return client_for(provider, self._clients)

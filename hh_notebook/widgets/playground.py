@@ -18,31 +18,13 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..client import client_for
 from .job import JobWidget, spawn
 
 __all__ = ["Playground", "client_for"]
 
 THUMB_PX = 72
 MAX_REFS = 9
-
-
-def client_for(provider: str | None, clients: dict[str | None, Any]) -> Any:
-    """The client for ``provider``, cached in ``clients``. When that provider has no key but
-    the default client runs on the local sandbox, the sandbox answers for it too."""
-    if provider in clients:
-        return clients[provider]
-    from ..client import Client
-    from ..errors import ConfigError
-
-    try:
-        client = Client(provider=provider)
-    except ConfigError:
-        default = client_for(None, clients)
-        if not default.is_sandbox:
-            raise
-        client = Client(provider=provider, base_url=default.base_url)
-    clients[provider] = client
-    return client
 
 
 def _thumbnail(data: bytes) -> bytes:
@@ -265,10 +247,11 @@ class Playground(w.VBox):  # type: ignore[misc]
             try:
                 job = await client.submit(request)
             except Exception as exc:  # noqa: BLE001 - shown in the widget in plain words
-                job = getattr(exc, "job", None)
-                if job is None:
+                lost = getattr(exc, "job", None)
+                if lost is None:
                     widget.set_status("failed", " ".join(str(exc).split()))
                     return
+                job = lost
             widget.bind(job)
 
         spawn(run())
