@@ -38,7 +38,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .client import Client, default_client, generate
+from ._version import __version__
+from .client import Client, Prepared, default_client, generate
 from .errors import (
     AuthError,
     BadRequest,
@@ -64,16 +65,15 @@ from .journal import JobRecord, Journal
 from .media import contact_sheet, load_image, poster_frame, probe_clip
 from .pricing import CostEstimate, CostTotal, estimate_cost, sum_costs
 from .providers.base import JobState, Status
-from .request import PROVIDERS, GenerationRequest, Mode
+from .request import PROVIDERS, CheckedRequest, GenerationRequest, Mode
 from .sweep import Sweep, SweepResult, sweep
-
-__version__ = "0.1.0"
 
 __all__ = [
     "PROVIDERS",
     "AuthError",
     "BadRequest",
     "BudgetExceeded",
+    "CheckedRequest",
     "Client",
     "ConfigError",
     "CostEstimate",
@@ -95,6 +95,7 @@ __all__ = [
     "MissingDependency",
     "Mode",
     "Playground",
+    "Prepared",
     "ProviderError",
     "RateLimited",
     "Sandbox",
@@ -129,7 +130,7 @@ _LAZY = {
     "SweepGrid": ("hh_notebook.widgets.grid", "SweepGrid"),
     "compare": ("hh_notebook.widgets.grid", "compare"),
     "Sandbox": ("hh_notebook.sandbox", "Sandbox"),
-    "show": ("hh_notebook.display", "show"),
+    "show": ("hh_notebook.widgets.show", "show"),
 }
 
 

@@ -23,36 +23,21 @@ from pathlib import Path
 from typing import Any
 
 from .errors import HHError
+from .options import add_options, request_fields
 
 __all__ = ["main"]
-
-
-def _add_request_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-d", "--duration", type=int, default=None, help="seconds, 3-15")
-    parser.add_argument("-r", "--resolution", default=None, help="720P or 1080P")
-    parser.add_argument("-a", "--aspect", dest="aspect_ratio", default=None, help="e.g. 16:9")
-    parser.add_argument("-s", "--seed", type=int, default=None, help="0-2147483647")
-    parser.add_argument("--image", default=None, help="first frame: a path or an http(s) URL")
-    parser.add_argument("--ref", dest="reference_images", action="append", default=None,
-                        help="reference image (repeatable, up to 9)")
-    parser.add_argument("-n", "--negative", dest="negative_prompt", default=None)
-    parser.add_argument("--model", default=None, help="1.1 or 1.0")
-    parser.add_argument("--provider", default=None,
-                        help="segmind, apiframe, hiapi or openai (default: HH_PROVIDER, "
-                             "the first key set, else the sandbox)")
-    parser.add_argument("--data-dir", default=None, help="journal and clips (default HH_DATA_DIR)")
-
-
-def _request_params(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("duration", "resolution", "aspect_ratio", "seed", "image", "reference_images",
-             "negative_prompt", "model")
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def _client(args: argparse.Namespace) -> Any:
     from .client import Client
 
     return Client(provider=args.provider, data_dir=args.data_dir)
+
+
+def _request_params(args: argparse.Namespace) -> dict[str, Any]:
+    params = request_fields(args)
+    params.pop("provider", None)
+    return params
 
 
 def _cmd_sandbox(argv: Sequence[str]) -> int:
@@ -62,25 +47,21 @@ def _cmd_sandbox(argv: Sequence[str]) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .pricing import estimate_cost
-    from .request import GenerationRequest
-
     client = _client(args)
-    request = GenerationRequest(prompt=args.prompt, **_request_params(args))
-    request.validate(client.provider)
-    cost = estimate_cost(request, client.provider)
-    print(f"{request.mode.value} on {client.provider}, estimated {cost}")
+    prepared = client.prepare(args.prompt, **_request_params(args))
+    request = prepared.request
+    print(f"{request.mode.value} on {client.provider}, estimated {prepared.estimate}")
     for warning in request.warnings(client.provider):
         print(f"warning: {warning}")
     if args.dry_run:
         return 0
-    job = asyncio.run(_submit_and_wait(client, request, args.force))
+    job = asyncio.run(_submit_and_wait(client, prepared, args.force))
     print(f"{job.status.value}: {job.video_path or job.error}")
     return 0 if job.video_path else 1
 
 
 async def _submit_and_wait(client: Any, request: Any, force: bool) -> Any:
-    from .display import TextProgress
+    from .present import TextProgress
 
     job = await client.submit(request, force=force)
     unsubscribe = job.subscribe(TextProgress())
@@ -95,12 +76,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import sweep_from_magic_args
 
     client = _client(args)
-    sweep = sweep_from_magic_args(args.prompt, args.sweep, client=client, budget=args.budget,
+    sweep = sweep_from_magic_args(args.prompt, args.sweep or [], client=client, budget=args.budget,
                                   concurrency=args.concurrency, fixed=_request_params(args))
     print(sweep.preview_text())
     if args.dry_run:
         return 0
-    result = sweep.run(confirm=args.confirm)
+    result = sweep.run(confirm=args.confirm, force=args.force)
     counts: dict[str, int] = {}
     for row in result.rows:
         counts[str(row.status)] = counts.get(str(row.status), 0) + 1
@@ -148,21 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     gen = sub.add_parser("generate", help="one clip, blocking, with a text progress line")
     gen.add_argument("prompt")
-    _add_request_options(gen)
-    gen.add_argument("--dry-run", action="store_true", help="validate and price only")
-    gen.add_argument("--force", action="store_true", help="pay again even if paid before")
+    add_options(gen, "generate")
 
     sw = sub.add_parser("sweep", help="a grid of clips over up to three axes")
     sw.add_argument("prompt")
-    sw.add_argument("--sweep", action="append", default=[], metavar="NAME=VALUES",
-                    help="an axis, e.g. seed=1-4 or aspect=16:9,9:16 (repeatable)")
-    _add_request_options(sw)
-    sw.add_argument("--budget", type=float, default=None, help="refuse above this estimate")
-    sw.add_argument("--confirm", action="store_true", help="run even above the budget")
-    sw.add_argument("--concurrency", type=int, default=None, help="jobs in flight per provider")
-    sw.add_argument("--report", default=None, help="write a report folder here")
-    sw.add_argument("--csv", default=None, help="write the result table here")
-    sw.add_argument("--dry-run", action="store_true", help="show size and cost only")
+    add_options(sw, "sweep")
 
     jobs = sub.add_parser("jobs", help="list the journal")
     jobs.add_argument("--data-dir", default=None)

@@ -20,6 +20,7 @@ import os
 import threading
 import weakref
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,14 +28,31 @@ from .config import Secret, resolve_settings
 from .errors import ConfigError, HHError
 from .jobs import Job, Lifecycle, PollPolicy, new_job_id
 from .journal import JobRecord, Journal
+from .present import TextProgress
+from .pricing import CostEstimate, estimate_cost
 from .providers import Status, get_provider
-from .request import GenerationRequest
+from .request import CheckedRequest, GenerationRequest
+from .runtime import in_kernel, run_blocking, thread_loop
 
-__all__ = ["Client", "client_for", "default_client", "generate"]
+__all__ = ["Client", "Prepared", "client_for", "default_client", "generate"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request checked and priced for one client's provider (:meth:`Client.prepare`):
+    submitting it checks and prices nothing again."""
+
+    checked: CheckedRequest
+    estimate: CostEstimate | None
+
+    @property
+    def request(self) -> GenerationRequest:
+        """The request itself."""
+        return self.checked.request
 
 
 class Client:
@@ -98,16 +116,36 @@ class Client:
         raise TypeError("expected a GenerationRequest or a prompt string, got "
                         f"{type(request_or_prompt).__name__}")
 
-    def estimate(self, request: GenerationRequest | str, **params: Any) -> Any:
+    def estimate(self, request: GenerationRequest | CheckedRequest | str,
+                 **params: Any) -> CostEstimate:
         """The expected cost of ``request`` here (a :class:`~hh_notebook.pricing.CostEstimate`)."""
-        from .pricing import estimate_cost
+        if isinstance(request, CheckedRequest) and not params:
+            return estimate_cost(request, self.provider)
+        plain = request.request if isinstance(request, CheckedRequest) else request
+        return estimate_cost(self._request(plain, params), self.provider)
 
-        return estimate_cost(self._request(request, params), self.provider)
+    def prepare(self, request: GenerationRequest | str | Prepared, **params: Any) -> Prepared:
+        """Check ``request`` for this provider and price it, once: raises
+        :class:`~hh_notebook.errors.ValidationError` naming every problem, before anything is
+        sent. Hand the result to :meth:`submit`.
+
+        >>> Client().prepare("a red kite", duration=4).estimate   # doctest: +SKIP
+        CostEstimate(amount=0.56, ...)
+        """
+        if isinstance(request, Prepared) and not params:
+            return request
+        plain = request.request if isinstance(request, Prepared) else request
+        checked = self._request(plain, params).check(self.provider)
+        try:
+            estimate: CostEstimate | None = estimate_cost(checked, self.provider)
+        except HHError:
+            estimate = None
+        return Prepared(checked, estimate)
 
     # -- submitting ----------------------------------------------------------------
     async def submit(
         self,
-        request: GenerationRequest | str,
+        request: GenerationRequest | str | Prepared,
         *,
         force: bool = False,
         tags: dict[str, Any] | None = None,
@@ -123,28 +161,21 @@ class Client:
         seed that already succeeded here with identical parameters returns the
         stored clip (``from_cache=True``, cost 0) unless ``force=True``.
         ``tags`` (JSON-safe) are stored with the job, e.g. a sweep id and cell.
+        A :class:`Prepared` request (from :meth:`prepare`) is not checked or priced again.
         """
-        req = self._request(request, params)
-        req.validate(self.provider)
-        model = self._spec.model_for(req)
-        fingerprint = req.fingerprint(self.provider, model)
-        if req.seed is not None and not force:
-            paid = self.journal.find_paid(fingerprint)
+        prepared = self.prepare(request, **params)
+        checked = prepared.checked
+        if checked.request.seed is not None and not force:
+            paid = self.journal.find_paid(checked.fingerprint)
             if paid is not None:
                 log.info("job %s: identical seeded request already paid; reusing its clip",
                          paid.id)
                 return Job.from_record(paid, from_cache=True)
-        job = Job(id=new_job_id(), request=req, provider=self.provider, model=model,
-                  cost=self._estimate_or_none(req), tags=tags)
-        await self._lifecycle.submit(job, fingerprint)
+        job = Job(id=new_job_id(), request=checked.request, provider=self.provider,
+                  model=checked.version, cost=prepared.estimate, tags=tags)
+        await self._lifecycle.submit(job, checked)
         self._start(job)
         return job
-
-    def _estimate_or_none(self, request: GenerationRequest) -> Any:
-        try:
-            return self.estimate(request)
-        except HHError:
-            return None
 
     def _start(self, job: Job) -> None:
         job._task = asyncio.get_running_loop().create_task(
@@ -166,7 +197,7 @@ class Client:
         """Submit and wait for the clip; raises if the job does not end with one.
 
         ``progress=True`` prints one status line to stderr, rewritten in place
-        (:class:`~hh_notebook.display.TextProgress`).
+        (:class:`~hh_notebook.present.TextProgress`).
 
         Raises :class:`~hh_notebook.errors.JobFailed`,
         :class:`~hh_notebook.errors.JobExpired`,
@@ -175,11 +206,7 @@ class Client:
         :class:`TimeoutError` after ``timeout`` real seconds (the job goes on).
         """
         job = await self.submit(request_or_prompt, force=force, tags=tags, **params)
-        unsubscribe = None
-        if progress:
-            from .display import TextProgress
-
-            unsubscribe = job.subscribe(TextProgress())
+        unsubscribe = job.subscribe(TextProgress()) if progress else None
         try:
             await job.wait(timeout)
         finally:
@@ -206,8 +233,6 @@ class Client:
         >>> job = Client().generate("A red kite over the dunes", seed=7)  # doctest: +SKIP
         """
         if progress is None:
-            from .display import in_kernel
-
             progress = not in_kernel()
         return self._run(self.generate_async(
             request_or_prompt, force=force, tags=tags, timeout=timeout, progress=progress,
@@ -224,8 +249,8 @@ class Client:
                  if job._task is not None and not job._task.done()]
         for task in tasks:
             task.cancel()
-        own: asyncio.AbstractEventLoop | None = getattr(_thread_loop, "loop", None)
-        if tasks and own is not None and not own.is_closed() and not own.is_running():
+        own = thread_loop()
+        if tasks and own is not None and not own.is_running():
             own.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         self.journal.close()
 
@@ -332,35 +357,6 @@ class Client:
         job = self._active.get(job_id)
         if job is not None and job._task is not None and not job._task.done():
             job._task.cancel()
-
-
-#: The event loop of blocking calls made outside any running loop, one per thread and
-#: shared by every client, sweep and view: a job started by one blocking call must still
-#: be alive (on the same loop, with the same HTTP pool) when another call waits for it.
-_thread_loop = threading.local()
-
-
-def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion from synchronous code and return its result.
-
-    Inside a running loop (a Jupyter kernel) that loop is re-entered (nest-asyncio2), so jobs
-    keep running on it afterwards; outside one (a script, terminal IPython) this thread's
-    private loop is reused from call to call.
-    """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is None:
-        own: asyncio.AbstractEventLoop | None = getattr(_thread_loop, "loop", None)
-        if own is None or own.is_closed():
-            own = asyncio.new_event_loop()
-            _thread_loop.loop = own
-        return own.run_until_complete(coro)
-    import nest_asyncio2
-
-    nest_asyncio2.apply(loop)
-    return loop.run_until_complete(coro)
 
 
 #: Jobs being followed by any client of this process (weakly held), so that two

@@ -25,17 +25,19 @@ from typing import Any
 
 import httpx
 
+from . import catalog
 from .errors import ConfigError
-from .providers import PROVIDER_NAMES, get_provider
 
 __all__ = [
     "DEFAULT_SANDBOX_TIME_SCALE",
     "SANDBOX_KEY",
     "Secret",
     "Settings",
+    "choose_provider",
     "default_data_dir",
     "local_sandbox",
     "probe_sandbox",
+    "provider_name",
     "resolve_settings",
 ]
 
@@ -169,18 +171,30 @@ def local_sandbox(env: Mapping[str, str] | None = None) -> Any:
         return sandbox
 
 
+def provider_name(name: object) -> str:
+    """``name`` as a known provider name (any case); :class:`ConfigError` otherwise."""
+    text = name.strip().lower() if isinstance(name, str) else ""
+    if text not in catalog.PROVIDERS:
+        raise ConfigError(
+            f"unknown provider {name!r}; choose one of {', '.join(catalog.PROVIDERS)}"
+        )
+    return text
+
+
 def _any_key(env: Mapping[str, str]) -> bool:
-    return any(env.get(get_provider(n).env_key) for n in PROVIDER_NAMES)
+    return any(env.get(catalog.facts(n).env_key) for n in catalog.PROVIDERS)
 
 
-def _choose_provider(provider: str | None, env: Mapping[str, str]) -> str | None:
-    """The provider's name, or None when nothing names one (then: the sandbox)."""
+def choose_provider(provider: str | None, env: Mapping[str, str] | None = None) -> str | None:
+    """The provider that runs: ``provider`` > ``HH_PROVIDER`` > the first whose key is set;
+    None when nothing names one (then: the sandbox, speaking Segmind's protocol)."""
+    env = os.environ if env is None else env
     if provider:
-        return get_provider(provider).name
+        return provider_name(provider)
     if env.get("HH_PROVIDER"):
-        return get_provider(env["HH_PROVIDER"]).name
-    for name in PROVIDER_NAMES:
-        if env.get(get_provider(name).env_key):
+        return provider_name(env["HH_PROVIDER"])
+    for name in catalog.PROVIDERS:
+        if env.get(catalog.facts(name).env_key):
             return name
     return None
 
@@ -215,13 +229,13 @@ def resolve_settings(
     key = api_key if isinstance(api_key, Secret) else (Secret(api_key) if api_key else None)
 
     if sandbox:
-        chosen = get_provider(provider or env.get("HH_PROVIDER") or "segmind").name
+        chosen = provider_name(provider or env.get("HH_PROVIDER") or "segmind")
         if not base_url:
             return _on_local_sandbox(chosen, key, folder, env)
         return Settings(chosen, key or Secret(SANDBOX_KEY), base_url.rstrip("/"), folder, True,
                         probe_sandbox(base_url))
 
-    name = _choose_provider(provider, env)
+    name = choose_provider(provider, env)
     if name is None:
         if base_url:
             name = "segmind"
@@ -233,7 +247,7 @@ def resolve_settings(
         else:
             return _on_local_sandbox("segmind", key, folder, env)
 
-    spec = get_provider(name)
+    spec = catalog.facts(name)
     if key is None and sandbox is None and not base_url and not env.get(spec.base_url_env) \
             and not _any_key(env):
         # A provider named but nothing configured at all: its protocol on the local sandbox.

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from .client import Client
-from .display import status_value
 from .media import probe_clip
+from .present import status_value
 from .pricing import estimate_cost
 from .request import GenerationRequest
+from .sweep import sweep
 
 __all__ = ["run_demo"]
 
@@ -98,8 +99,6 @@ def _describe(job: Any) -> dict[str, Any]:
 
 def run_demo(out: Path, *, time_scale: float | None = None) -> int:
     """Run the demo into ``out``; returns a process exit code (0 when every clip was made)."""
-    from .sweep import sweep
-
     started = time.monotonic()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -253,6 +253,14 @@ class Journal:
         ).fetchone()
         return _record(row) if row is not None else None
 
+    def find_prefix(self, prefix: str) -> list[str]:
+        """Ids of the jobs whose id starts with ``prefix`` (how people type an id)."""
+        rows = self._connection().execute(
+            "SELECT id FROM jobs WHERE substr(id, 1, ?) = ? ORDER BY created_at DESC",
+            (len(prefix), prefix),
+        ).fetchall()
+        return [row["id"] for row in rows]
+
     def find_paid(self, fingerprint: str) -> JobRecord | None:
         """The newest succeeded job with this fingerprint whose clip still exists."""
         rows = self._connection().execute(

@@ -30,27 +30,21 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments
 
-from .display import (
-    StaticJobView,
-    TextProgress,
-    in_kernel,
-    job_cost_text,
-    run_sync,
-)
-from .errors import HHError, SubmitUncertain, ValidationError
+from . import catalog
+from .client import Client, Prepared, client_for
+from .errors import BudgetExceeded, HHError, SubmitUncertain, ValidationError
+from .options import magic_options, request_fields
+from .present import TextProgress, job_cost_text, one_line
+from .pricing import spent
+from .request import GenerationRequest
+from .runtime import blocking_wanted, run_blocking, view_kind
+from .sweep import sweep_from_magic_args
+from .views import ConfigView, CostView, JobTable, StaticJobView
+from .widgets.job import JobWidget
 
-__all__ = [
-    "HappyHorseMagics",
-    "blocking_wanted",
-    "interpolate",
-    "is_headless",
-    "load_ipython_extension",
-    "view_kind",
-]
+__all__ = ["HappyHorseMagics", "interpolate", "load_ipython_extension"]
 
-MAX_REFS = 9
 SUBCOMMANDS = ("jobs", "resume", "show", "config", "cost", "help")
 
 # ``{{ name }}`` or ``{{ name.attr.attr }}``, optionally escaped as ``\\{{ ... }}``. Anything
@@ -93,51 +87,6 @@ def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
     return _PLACEHOLDER.sub(substitute, text)
 
 
-def is_headless() -> bool:
-    """True when the current cell runs without an interactive front end.
-
-    nbclient (``nbconvert --execute``, papermill) sends ``allow_stdin=False`` with each
-    execute request; interactive front ends allow stdin. Outside a kernel this is False
-    (terminal IPython has a user; it just has no widgets).
-    """
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover
-        return False
-    ip = get_ipython()
-    kernel = getattr(ip, "kernel", None) if ip is not None else None
-    if kernel is None:
-        return False
-    return not bool(getattr(kernel, "_allow_stdin", True))
-
-
-def view_kind(env: Mapping[str, str] | None = None) -> str:
-    """How a job is shown: ``"widget"`` (interactive kernel), ``"static"`` (headless kernel:
-    HTML only, no widget state in the file) or ``"text"`` (no kernel: a progress line).
-
-    ``HH_DISPLAY=widget`` or ``HH_DISPLAY=static`` overrides the choice inside a kernel (e.g.
-    live widgets under Voilà, which executes without stdin).
-    """
-    env = os.environ if env is None else env
-    if not in_kernel():
-        return "text"
-    forced = env.get("HH_DISPLAY", "").strip().lower()
-    if forced in ("widget", "static"):
-        return forced
-    return "static" if is_headless() else "widget"
-
-
-def blocking_wanted(wait_flag: bool, env: Mapping[str, str] | None = None) -> bool:
-    """Whether a cell should block until its job ends (see the module docs for the rules)."""
-    env = os.environ if env is None else env
-    forced = env.get("HH_WAIT", "").strip().lower()
-    if wait_flag or forced in ("1", "true", "yes", "on"):
-        return True
-    if forced in ("0", "false", "no", "off"):
-        return False
-    return is_headless() or not in_kernel()
-
-
 def _parse_options(parser: Any, line: str) -> Any:
     """Parse the option line with shell quoting (``-n "blurry, text"`` is one value)."""
     try:
@@ -155,10 +104,7 @@ def _wants_help(line: str) -> bool:
 
 
 def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, ValidationError):
-        problems = "; ".join(str(e) for e in exc.errors) or str(exc)
-        return problems if len(exc.errors) <= 1 else f"{len(exc.errors)} problems: {problems}"
-    return " ".join(str(exc).split()) or type(exc).__name__
+    return one_line(exc)
 
 
 @magics_class
@@ -167,7 +113,7 @@ class HappyHorseMagics(Magics):
 
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
-        self._clients: dict[str | None, Any] = {}
+        self._clients: dict[str | None, Client] = {}
         self.session_started = time.time()
         self.session_job_ids: list[str] = []
 
@@ -180,11 +126,9 @@ class HappyHorseMagics(Magics):
             raise UsageError("happyhorse: no IPython shell")
         return self.shell.user_ns
 
-    def client(self, provider: str | None = None) -> Any:
+    def client(self, provider: str | None = None) -> Client:
         """The client for ``provider`` (None: the default choice), created once per session.
         A provider without a key is served by the local sandbox when that is the default."""
-        from .client import client_for
-
         try:
             return client_for(provider, self._clients)
         except HHError as exc:
@@ -201,66 +145,23 @@ class HappyHorseMagics(Magics):
             raise UsageError(f"{field}: {value!r} is neither a notebook variable nor a file or URL")
         return value
 
-    def build_request(self, args: Any, prompt: str) -> Any:
+    def build_request(self, args: Any, prompt: str) -> GenerationRequest:
         """The request for parsed options ``args`` and the cell's ``prompt``."""
-        from .request import GenerationRequest
-
-        refs = list(args.ref or [])
-        if len(refs) > MAX_REFS:
-            raise UsageError(f"ref: at most {MAX_REFS} reference images (got {len(refs)})")
-        fields: dict[str, Any] = {
-            "prompt": prompt,
-            "negative_prompt": args.negative,
-            "image": self._image_arg(args.image, "image"),
-            "reference_images": [self._image_arg(r, f"ref[{i}]") for i, r in enumerate(refs, 1)],
-            "prompt_extend": not args.no_extend,
-            "watermark": bool(args.watermark),
-            "model": args.model,
-        }
-        for key, value in (
-            ("duration", args.duration),
-            ("resolution", args.resolution),
-            ("aspect_ratio", args.aspect),
-            ("seed", args.seed),
-            ("reference_type", args.reference_type),
-        ):
-            if value is not None:
-                fields[key] = value
-        return GenerationRequest(**fields)
+        fields = request_fields(args)
+        fields.pop("provider", None)
+        if "image" in fields:
+            fields["image"] = self._image_arg(fields["image"], "image")
+        refs = fields.pop("reference_images", None) or []
+        if len(refs) > catalog.MAX_REFERENCES:
+            raise UsageError(f"ref: at most {catalog.MAX_REFERENCES} reference images "
+                             f"(got {len(refs)})")
+        fields["reference_images"] = [self._image_arg(r, f"ref[{i}]")
+                                      for i, r in enumerate(refs, 1)]
+        return GenerationRequest(prompt=prompt, **fields)
 
     # ------------------------------------------------------------------ the magic
 
-    @magic_arguments()
-    @argument("-d", "--duration", type=int, help="clip length, whole seconds 3–15 (default 5)")
-    @argument("-r", "--resolution", help="720P or 1080P (default 720P)")
-    @argument("-a", "--aspect", metavar="RATIO", help="aspect ratio, e.g. 16:9, 9:16, 1:1")
-    @argument("-s", "--seed", type=int, help="seed 0–2147483647 (default: random)")
-    @argument("--image", metavar="PATH|URL|VAR", help="first frame: image-to-video")
-    @argument(
-        "--ref",
-        action="append",
-        metavar="PATH|URL|VAR",
-        help="reference image (repeat up to 9 times): reference-to-video; cite as [Image N]",
-    )
-    @argument("--reference-type", choices=("subject", "style"), help="r2v reference type")
-    @argument("-n", "--negative", metavar="TEXT", help="negative prompt (quote it)")
-    @argument("--no-extend", action="store_true", help="don't let the provider rewrite the prompt")
-    @argument("--watermark", action="store_true", help="ask for the provider's watermark")
-    @argument("--provider", help="segmind, apiframe, hiapi or openai (default: configured)")
-    @argument("--model", choices=("1.1", "1.0"), help="HappyHorse version (default: provider's)")
-    @argument("-o", "--output", metavar="VAR", help="bind the Job (request on --dry-run) to VAR")
-    @argument("--wait", action="store_true", help="block until the clip is on disk")
-    @argument("--dry-run", action="store_true", help="validate, show mode and cost, spend nothing")
-    @argument("--force", action="store_true", help="pay again even if this exact clip was paid")
-    @argument(
-        "--sweep",
-        action="append",
-        metavar="NAME=VALUES",
-        help="sweep a parameter (repeatable): seed=1-4, aspect=16:9,9:16 → a comparison grid",
-    )
-    @argument("--budget", type=float, help="sweep: refuse to start above this cost")
-    @argument("--confirm", action="store_true", help="sweep: run even above the budget")
-    @argument("--concurrency", type=int, help="sweep: jobs in flight at once per provider")
+    @magic_options
     @line_cell_magic
     def happyhorse(self, line: str, cell: str | None = None) -> Any:
         """Generate a HappyHorse video clip (with audio) from the cell's text.
@@ -306,19 +207,15 @@ class HappyHorseMagics(Magics):
         if args.sweep:
             return self._sweep(args, client, request)
         try:
-            request.validate(client.provider)
+            prepared = client.prepare(request)  # checked and priced once, here
         except ValidationError as exc:
             raise UsageError(_one_line(exc)) from None
-        estimate = client.estimate(request)
         if args.dry_run:
-            return self._dry_run(args, client, request, estimate)
-        return self._run(args, client, request, estimate)
+            return self._dry_run(args, client, prepared)
+        return self._run(args, client, prepared)
 
-    def _sweep(self, args: Any, client: Any, request: Any) -> Any:
+    def _sweep(self, args: Any, client: Client, request: GenerationRequest) -> Any:
         """``--sweep``: hand the request and the axes to :mod:`hh_notebook.sweep`."""
-        from .errors import BudgetExceeded
-        from .sweep import sweep_from_magic_args
-
         try:
             sweep = sweep_from_magic_args(
                 request, args.sweep, client=client, budget=args.budget,
@@ -344,10 +241,9 @@ class HappyHorseMagics(Magics):
             raise UsageError(f"budget: {_one_line(exc)}") from None
         return None
 
-    def _dry_run(self, args: Any, client: Any, request: Any, estimate: Any) -> None:
-        from .request import default_model
-
-        model = request.model or default_model(client.provider)
+    def _dry_run(self, args: Any, client: Client, prepared: Prepared) -> None:
+        request, estimate = prepared.request, prepared.estimate
+        model = prepared.checked.version
         notes = "; ".join(request.warnings(client.provider))
         message = f"{request.mode.label}, estimated {estimate}; nothing was submitted."
         if notes:
@@ -359,16 +255,14 @@ class HappyHorseMagics(Magics):
             status="dry_run", message=message,
         ).show()  # fmt: skip
 
-    def _run(self, args: Any, client: Any, request: Any, estimate: Any) -> Any:
-        from .request import default_model
-
+    def _run(self, args: Any, client: Client, prepared: Prepared) -> Any:
         blocking = blocking_wanted(args.wait)
-        model = request.model or default_model(client.provider)
-        view = self._make_view(client, request, model, estimate)
+        view = self._make_view(client, prepared)
+        job: Any
         try:
-            job = run_sync(client.submit(request, force=args.force))
+            job = run_blocking(client.submit(prepared, force=args.force))
         except SubmitUncertain as exc:
-            job = getattr(exc, "job", None)
+            job = exc.job
             if job is None:
                 view.set_status("unknown", _one_line(exc))
                 return None
@@ -380,17 +274,17 @@ class HappyHorseMagics(Magics):
         if args.output:
             self.user_ns[args.output] = job
         if blocking and not job.done:
-            run_sync(job.wait())
+            run_blocking(job.wait())
         if isinstance(view, StaticJobView):
             view.refresh()
         return None
 
-    def _make_view(self, client: Any, request: Any, model: str, estimate: Any) -> Any:
-        """A live widget, a static HTML view or a text line: see :func:`view_kind`."""
+    def _make_view(self, client: Client, prepared: Prepared) -> Any:
+        """A live widget, a static HTML view or a text line: see
+        :func:`~hh_notebook.runtime.view_kind`."""
+        request, estimate, model = prepared.request, prepared.estimate, prepared.checked.version
         kind = view_kind()
         if kind == "widget":
-            from .widgets.job import JobWidget
-
             widget = JobWidget(
                 request=request, provider=client.provider, model=model,
                 estimate=estimate, client=client,
@@ -437,8 +331,6 @@ class HappyHorseMagics(Magics):
         return list(self.client().journal.jobs())
 
     def _jobs(self, rest: list[str]) -> Any:
-        from .display import JobTable
-
         limit = 50
         if rest:
             if not rest[0].isdigit():
@@ -455,14 +347,14 @@ class HappyHorseMagics(Magics):
         for record in records:
             client = self.client(record.provider)
             try:
-                job = run_sync(client.resume(record.id))
+                job = run_blocking(client.resume(record.id))
             except HHError as exc:
                 print(f"happyhorse: job {record.id[:8]} not resumed: {_one_line(exc)}")
                 continue
             self._show_job(client, job, blocking=blocking)
 
-    def _find(self, client: Any, prefix: str) -> str:
-        ids = [r.id for r in client.journal.jobs() if r.id.startswith(prefix)]
+    def _find(self, client: Client, prefix: str) -> str:
+        ids = client.journal.find_prefix(prefix)
         if not ids:
             raise UsageError(f"show: no job with id {prefix!r} in the journal")
         if len(ids) > 1:
@@ -479,8 +371,6 @@ class HappyHorseMagics(Magics):
     def _show_job(self, client: Any, job: Any, *, blocking: bool = False) -> None:
         kind = view_kind()
         if kind == "widget":
-            from .widgets.job import JobWidget
-
             view: Any = JobWidget(job, client=client).show()
         elif kind == "text" and blocking and not job.done:
             view = _TextView(job.request, job.provider, job.model, None)
@@ -488,67 +378,18 @@ class HappyHorseMagics(Magics):
         else:
             view = StaticJobView(job).show()
         if blocking and not job.done:
-            run_sync(job.wait())
+            run_blocking(job.wait())
             if isinstance(view, StaticJobView):
                 view.refresh()
 
-    def _config(self, rest: list[str]) -> Any:
-        from .display import ConfigView
-        from .providers import PROVIDER_NAMES, get_provider
+    def _config(self, rest: list[str]) -> ConfigView:
+        return ConfigView.of(self.client())
 
-        client = self.client()
-        rows = []
-        for name in PROVIDER_NAMES:
-            spec = get_provider(name)
-            rows.append(
-                {
-                    "provider": name,
-                    "key variable": spec.env_key,
-                    "key set": bool(os.environ.get(spec.env_key)),
-                    "base URL": os.environ.get(spec.base_url_env) or spec.default_base_url,
-                    "base URL variable": spec.base_url_env,
-                }
-            )
-        return ConfigView(
-            provider=client.provider,
-            base_url=client.base_url,
-            is_sandbox=bool(client.is_sandbox),
-            data_dir=str(client.data_dir),
-            providers=rows,
-        )
-
-    def _cost(self, rest: list[str]) -> Any:
-        from .display import CostView
-        from .pricing import sum_costs
-
+    def _cost(self, rest: list[str]) -> CostView:
         records = self._records()
         session = [r for r in records if r.created_at >= self.session_started]
-        return CostView(
-            session=_spent(session, sum_costs),
-            total=_spent(records, sum_costs),
-            session_jobs=len(session),
-            total_jobs=len(records),
-        )
-
-
-def _spent(records: list[Any], sum_costs: Callable[..., Any]) -> Any:
-    """What finished jobs cost (failed jobs are refunded/not charged; cache hits are free)."""
-    from .pricing import CostEstimate
-
-    paid = []
-    for r in records:
-        if r.status != "succeeded" or r.cost is None:
-            continue
-        paid.append(
-            CostEstimate(
-                amount=r.cost,
-                currency=r.currency or "USD",
-                per_second=None,
-                seconds=0,
-                provider=r.provider,
-            )
-        )
-    return sum_costs(paid)
+        return CostView(session=spent(session), total=spent(records),
+                        session_jobs=len(session), total_jobs=len(records))
 
 
 class _TextView:

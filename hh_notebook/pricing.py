@@ -1,16 +1,8 @@
 """What a request will cost, per provider, before anything is submitted.
 
-Prices come from the providers' own pages and are flat per second of output,
-by resolution (audio included):
-
-=========  ==============  ==============  =========================================
-provider   720P            1080P           source
-=========  ==============  ==============  =========================================
-segmind    $0.14 / s       $0.18 / s       HappyHorse 1.1 (1.0: not published)
-apiframe   24 credits / s  31 credits / s  Apiframe credits, not dollars
-hiapi      not published   not published   "see HiAPI pricing" (billed per second)
-openai     not published   not published   the aggregator's page gives no price
-=========  ==============  ==============  =========================================
+Prices come from the providers' own pages (:data:`hh_notebook.catalog.PRICES`, each with
+its source) and are flat per second of output, by resolution, audio included. Apiframe
+prices in credits, the others in dollars.
 
 An unpublished price gives an estimate whose ``amount`` is None and whose
 note says so; it is never guessed.
@@ -40,43 +32,19 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from hh_notebook.errors import FieldError, ValidationError
+from . import catalog
+from .errors import FieldError, ValidationError
+from .present import format_money
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from hh_notebook.request import GenerationRequest
+    from .request import CheckedRequest, GenerationRequest
 
-__all__ = ["PRICES", "CostEstimate", "CostTotal", "estimate_cost", "format_money", "sum_costs"]
+__all__ = ["CostEstimate", "CostTotal", "estimate_cost", "format_money", "spent", "sum_costs"]
 
 USD = "USD"
 CREDITS = "credits"
-
-#: Published prices: (provider, model version) -> (currency, {resolution: price per second}).
-#: A provider/model missing here has no published price.
-PRICES: Mapping[tuple[str, str], tuple[str, Mapping[str, float]]] = MappingProxyType({
-    ("segmind", "1.1"): (USD, MappingProxyType({"720P": 0.14, "1080P": 0.18})),
-    ("apiframe", "1.1"): (CREDITS, MappingProxyType({"720P": 24, "1080P": 31})),
-})
-
-_UNPUBLISHED_NOTES = {
-    "segmind": "price not published: segmind's pages price HappyHorse 1.1 only "
-    "(1.0 cost more at 1080P)",
-    "hiapi": "price not published: hiapi bills per second by resolution (1080p costs more) "
-    "but its page only points to its pricing page",
-    "openai": "price not published: the aggregator's page gives no price",
-}
-
-
-def format_money(amount: float, currency: str = USD) -> str:
-    """An amount for display: ``"$1,234.50"`` in USD, ``"120 credits"`` in credits.
-
-    >>> format_money(0.7), format_money(120, "credits"), format_money(12.5, "credits")
-    ('$0.70', '120 credits', '12.50 credits')
-    """
-    if currency == USD:
-        return f"${amount:,.2f}"
-    return f"{amount:,.0f} {currency}" if amount == int(amount) else f"{amount:,.2f} {currency}"
 
 
 @dataclass(frozen=True)
@@ -231,12 +199,21 @@ def sum_costs(costs: Iterable[CostEstimate | CostTotal | None]) -> CostTotal:
     return CostTotal.of(costs)
 
 
-def estimate_cost(request: GenerationRequest, provider: str) -> CostEstimate:
+def spent(records: Iterable[Any]) -> CostTotal:
+    """What finished jobs cost, from journal records: failed jobs are refunded or never
+    charged, clips served from the journal are free, so only succeeded jobs count."""
+    paid = [CostEstimate(r.cost, r.currency or USD, None, 0, provider=r.provider)
+            for r in records if r.status == "succeeded" and r.cost is not None]
+    return sum_costs(paid)
+
+
+def estimate_cost(request: GenerationRequest | CheckedRequest, provider: str) -> CostEstimate:
     """The expected cost of ``request`` at ``provider``, from the provider's published price.
 
     Uses the request's model version (or the provider's default). Raises
-    :class:`~hh_notebook.errors.ValidationError` when the provider, the
-    resolution or the duration is not one that can be priced.
+    :class:`~hh_notebook.errors.ValidationError` when the provider, the resolution or the
+    duration is not one that can be priced. A checked request (``request.check(provider)``)
+    is priced as it was checked, without checking it again.
 
     >>> from hh_notebook.request import GenerationRequest
     >>> estimate_cost(GenerationRequest(prompt="x", duration=8, resolution="1080p"), "segmind")
@@ -245,37 +222,43 @@ provider='segmind', resolution='1080P')
     >>> estimate_cost(GenerationRequest(prompt="x"), "hiapi").amount is None
     True
     """
-    from hh_notebook.request import (
-        MAX_DURATION,
-        MIN_DURATION,
-        PROVIDERS,
-        RESOLUTIONS,
-        default_model,
-    )
+    checked = getattr(request, "contract", None) is not None
+    inner: Any = getattr(request, "request", request)
+    if checked:
+        resolution, seconds = inner.resolution.strip().upper(), int(inner.duration)
+        version = request.version  # type: ignore[union-attr]
+    else:
+        resolution, seconds = _priceable(inner, provider)
+        version = inner.model or catalog.default_version(provider)
+    price = catalog.price(provider, version)
+    if price is None:
+        facts = catalog.facts(provider)
+        note = facts.unpublished_note or "price not published"
+        return CostEstimate(None, facts.currency, None, seconds, note, provider, resolution)
+    rate = price.per_second[resolution]
+    amount = round(rate * seconds, 2 if price.currency == USD else 6)
+    return CostEstimate(amount, price.currency, rate, seconds, "", provider, resolution)
 
+
+def _priceable(request: GenerationRequest, provider: str) -> tuple[str, int]:
+    """(resolution, seconds) of an unchecked request, or the reasons it cannot be priced."""
     errors: list[FieldError] = []
-    if provider not in PROVIDERS:
-        errors.append(FieldError("provider", provider, ", ".join(PROVIDERS), "unknown provider"))
-    resolution = request.resolution.strip().upper() if isinstance(request.resolution, str) else None
-    if resolution not in RESOLUTIONS:
-        errors.append(FieldError("resolution", request.resolution, "720P or 1080P",
+    if provider not in catalog.PROVIDERS:
+        errors.append(FieldError("provider", provider, ", ".join(catalog.PROVIDERS),
+                                 "unknown provider"))
+    res = request.resolution
+    resolution = res.strip().upper() if isinstance(res, str) else None
+    if resolution not in catalog.RESOLUTIONS:
+        errors.append(FieldError("resolution", res, " or ".join(catalog.RESOLUTIONS),
                                  "cannot price this resolution"))
     seconds = request.duration
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not (
-        MIN_DURATION <= seconds <= MAX_DURATION
-    ):
-        errors.append(FieldError("duration", seconds, "a whole number of seconds from 3 to 15",
+    low, high = catalog.duration_range(provider if provider in catalog.PROVIDERS else None,
+                                       request.model)
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not low <= seconds <= high:
+        errors.append(FieldError("duration", seconds,
+                                 f"a whole number of seconds from {low} to {high}",
                                  "cannot price this duration"))
     if errors:
         raise ValidationError(errors)
     assert resolution is not None
-    model = request.model or default_model(provider)
-    price = PRICES.get((provider, model))
-    if price is None:
-        note = _UNPUBLISHED_NOTES.get(provider, "price not published")
-        currency = CREDITS if provider == "apiframe" else USD
-        return CostEstimate(None, currency, None, seconds, note, provider, resolution)
-    currency, rates = price
-    rate = rates[resolution]
-    amount = round(rate * seconds, 2 if currency == USD else 6)
-    return CostEstimate(amount, currency, rate, seconds, "", provider, resolution)
+    return resolution, seconds

@@ -28,8 +28,9 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from .pricing import format_money
-from .sweep_axes import display_text
+from ._version import __version__
+from .media import contact_sheet, poster_frame
+from .present import display_text, format_money
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sweep import SweepResult, SweepRow
@@ -60,8 +61,6 @@ def export_report(
     ``single_file=True`` the ``.html`` file to write. ``frames`` is the number of frames in
     each contact sheet.
     """
-    from . import __version__
-
     target = pathlib.Path(path)
     if single_file:
         out_file = target if target.suffix.lower() in (".html", ".htm") else target / "index.html"
@@ -128,8 +127,6 @@ class _EmbeddedAssets:
 def _media_for(
     row: SweepRow, assets: _FolderAssets | _EmbeddedAssets, frames: int
 ) -> dict[str, str]:
-    from .media import contact_sheet, poster_frame
-
     stem = f"cell-{row.key}"
     urls = {
         "request": assets.put(

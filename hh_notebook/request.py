@@ -1,11 +1,11 @@
 """One request model for every HappyHorse provider.
 
-A :class:`GenerationRequest` carries every parameter the providers document.
-Its :attr:`~GenerationRequest.mode` is inferred from the inputs the way the
-providers infer it (no image: text-to-video; a first-frame ``image``:
-image-to-video; ``reference_images``: reference-to-video), and
-:meth:`~GenerationRequest.validate` checks it against the documented limits,
-for one provider or for all of them, before anything is sent or paid for::
+A :class:`GenerationRequest` carries every parameter the providers document. Its
+:attr:`~GenerationRequest.mode` is inferred from the inputs the way the providers infer it
+(no image: text-to-video; a first-frame ``image``: image-to-video; ``reference_images``:
+reference-to-video), and :meth:`~GenerationRequest.validate` checks it against the limits in
+:mod:`hh_notebook.catalog`, for one provider or for all of them, before anything is sent or
+paid for; :meth:`~GenerationRequest.check` does it once and carries the result onward::
 
     >>> req = GenerationRequest(prompt="A white horse gallops at sunset", duration=6)
     >>> req.mode
@@ -17,30 +17,15 @@ for one provider or for all of them, before anything is sent or paid for::
     hh_notebook.errors.ValidationError: 2 problems with this request:
       - duration: ...
 
-Limits, shared by all providers unless said otherwise:
-
-* ``duration``: a whole number of seconds (an ``int``), 3 to 15.
-* ``resolution``: ``"720P"`` or ``"1080P"`` (``"720p"`` is accepted and normalised).
-* ``aspect_ratio``: ``16:9 9:16 1:1 4:3 3:4`` at Segmind and Apiframe; also
-  ``4:5 5:4 9:21 21:9`` at HiAPI and the OpenAI-style aggregator. Image-to-video
-  ignores it (the first frame decides the shape).
-* ``seed``: an ``int`` from 0 to 2147483647, or ``None`` for a random one.
-* ``prompt``: required for text- and reference-to-video (and for image-to-video
-  at Segmind and Apiframe, whose pages mark it required); at most 5000
-  characters, or 2500 when the prompt is Chinese. hh_notebook counts a prompt
-  as Chinese when it contains at least one CJK unified ideograph (U+3400–U+4DBF,
-  U+4E00–U+9FFF, U+F900–U+FAFF, U+20000–U+2FA1F): the stricter limit then
-  applies to the whole prompt, so a mixed prompt is never rejected by a provider
-  that counts differently.
-* ``reference_images``: 1 to 9 images (2 to 9 at Apiframe, which reads one image
-  as image-to-video); ``[Image N]`` in the prompt must point at one of them.
-* images: JPEG/JPG/PNG/WEBP, both sides at least 300 px, at most 10 MB, aspect
-  ratio between 1:2.5 and 2.5:1. Local images (paths, bytes, PIL images, numpy
-  arrays) are sent inline (base64) only where the provider accepts that
-  (Segmind); Apiframe, HiAPI and the aggregator take image URLs only.
-* ``model``: ``"1.1"`` or ``"1.0"`` at Segmind, ``"1.1"`` at Apiframe and HiAPI,
-  ``"1.0"`` at the aggregator; ``None`` picks the provider's default.
-* ``reference_type``: ``"subject"`` or ``"style"`` (used by the aggregator's r2v).
+What is checked (each limit per provider, model version and mode, from the catalog): the
+duration (a whole number of seconds), the resolution (``"720P"`` or ``"1080P"``; ``"720p"`` is
+accepted and normalised), the aspect ratio (image-to-video ignores it: the first frame decides
+the shape), the seed, the prompt (required except for some image-to-video paths; a shorter
+limit applies when the prompt holds a CJK ideograph — U+3400–U+4DBF, U+4E00–U+9FFF,
+U+F900–U+FAFF, U+20000–U+2FA1F — to the whole prompt, so a mixed prompt is never rejected by
+a provider that counts differently), ``[Image N]`` tokens against the images given, the
+number of references, every image (format, size, sides, aspect; local images are sent inline
+only where the provider takes them), the model version and the reference type.
 """
 
 from __future__ import annotations
@@ -50,21 +35,24 @@ import difflib
 import functools
 import hashlib
 import json
-import numbers
 import os
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Union
 
-from hh_notebook.errors import FieldError, UnknownParameter, ValidationError
-from hh_notebook.media import (
-    ImageData,
-    StoredImage,
-    check_image,
-    is_url,
-    load_image,
-    safe_repr,
+from . import catalog
+from .catalog import Contract
+from .errors import FieldError, UnknownParameter, ValidationError
+from .media import ImageData, StoredImage
+from .present import safe_repr
+from .request_checks import (
+    Findings,
+    describe_image,
+    find_problems,
+    find_warnings,
+    image_tokens,
+    is_chinese,
+    is_int,
 )
 
 if TYPE_CHECKING:
@@ -77,6 +65,7 @@ __all__ = [
     "MODEL_VERSIONS",
     "PROVIDERS",
     "RESOLUTIONS",
+    "CheckedRequest",
     "GenerationRequest",
     "ImageInput",
     "Mode",
@@ -106,69 +95,15 @@ class Mode(str, Enum):
 # (numpy and PIL stay unimported until an image is actually loaded.)
 ImageInput = Union[str, os.PathLike, bytes, "PIL.Image.Image", "numpy.ndarray"]
 
-#: Provider names, as used everywhere in hh_notebook ("openai" is the OpenAI-style aggregator).
-PROVIDERS: tuple[str, ...] = ("segmind", "apiframe", "hiapi", "openai")
+#: Provider names ("openai" is the OpenAI-style aggregator), from the catalog.
+PROVIDERS: tuple[str, ...] = catalog.PROVIDERS
 #: Model versions each provider serves; the first is its default.
-MODEL_VERSIONS: dict[str, tuple[str, ...]] = {
-    "segmind": ("1.1", "1.0"),
-    "apiframe": ("1.1",),
-    "hiapi": ("1.1",),
-    "openai": ("1.0",),
-}
+MODEL_VERSIONS: dict[str, tuple[str, ...]] = {p: catalog.versions(p) for p in PROVIDERS}
 #: The model version used when ``model`` is None.
-DEFAULT_MODELS: dict[str, str] = {name: versions[0] for name, versions in MODEL_VERSIONS.items()}
-
-RESOLUTIONS: tuple[str, ...] = ("720P", "1080P")
-_RATIOS_5 = ("16:9", "9:16", "1:1", "4:3", "3:4")
-_RATIOS_9 = _RATIOS_5 + ("4:5", "5:4", "9:21", "21:9")
+DEFAULT_MODELS: dict[str, str] = {p: catalog.default_version(p) for p in PROVIDERS}
+RESOLUTIONS: tuple[str, ...] = catalog.RESOLUTIONS
 #: Aspect ratios each provider accepts for text- and reference-to-video.
-ASPECT_RATIOS: dict[str, tuple[str, ...]] = {
-    "segmind": _RATIOS_5,
-    "apiframe": _RATIOS_5,
-    "hiapi": _RATIOS_9,
-    "openai": _RATIOS_9,
-}
-DEFAULT_ASPECT_RATIO = "16:9"
-MIN_DURATION, MAX_DURATION = 3, 15
-MAX_SEED = 2_147_483_647
-MAX_PROMPT_CHARS = 5000
-MAX_PROMPT_CHARS_CHINESE = 2500
-MAX_REFERENCES = 9
-REFERENCE_TYPES: tuple[str, ...] = ("subject", "style")
-
-# Where a provider takes inline (base64) images, per image field. The others
-# only take URLs: Apiframe's `images` is "string[] (URLs)", the aggregator's
-# `input_reference` and `media[].url` are URLs, and HiAPI's image tasks do not
-# document inline images, so hh_notebook only sends them URLs.
-_INLINE_IMAGE_FIELDS: dict[str, frozenset[str]] = {
-    "segmind": frozenset({"image", "reference_images"}),
-    "apiframe": frozenset(),
-    "hiapi": frozenset(),
-    "openai": frozenset(),
-}
-# Providers whose page marks the prompt as required even for image-to-video.
-_PROMPT_REQUIRED_FOR_I2V = frozenset({"segmind", "apiframe"})
-
-_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
-_IMAGE_TOKEN = re.compile(r"\[\s*image\s*(\d+)\s*\]", re.IGNORECASE)
-
-
-def is_chinese(text: str) -> bool:
-    """True when ``text`` holds at least one CJK unified ideograph (then 2500 chars max).
-
-    >>> is_chinese("一匹白马"), is_chinese("a white horse"), is_chinese("horse 马")
-    (True, False, True)
-    """
-    return bool(_CJK.search(text))
-
-
-def image_tokens(prompt: str) -> list[int]:
-    """The numbers of the ``[Image N]`` tokens in a prompt, in order of appearance.
-
-    >>> image_tokens("[Image 1] walks through the gate of [image 2]")
-    [1, 2]
-    """
-    return [int(match) for match in _IMAGE_TOKEN.findall(prompt)]
+ASPECT_RATIOS: dict[str, tuple[str, ...]] = {p: catalog.aspect_ratios(p) for p in PROVIDERS}
 
 
 def default_model(provider: str) -> str:
@@ -178,13 +113,9 @@ def default_model(provider: str) -> str:
     '1.0'
     """
     try:
-        return DEFAULT_MODELS[provider]
+        return catalog.default_version(provider)
     except KeyError:
         raise ValueError(f"unknown provider {provider!r}; one of {', '.join(PROVIDERS)}") from None
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _is_present(image: object) -> bool:
@@ -215,9 +146,9 @@ class GenerationRequest:
     negative_prompt: str | None = None
     image: ImageInput | None = None
     reference_images: list[ImageInput] = field(default_factory=list)
-    resolution: str = "720P"
-    duration: int = 5
-    aspect_ratio: str = DEFAULT_ASPECT_RATIO
+    resolution: str = catalog.DEFAULT_RESOLUTION
+    duration: int = catalog.DEFAULT_DURATION
+    aspect_ratio: str = catalog.DEFAULT_ASPECT_RATIO
     seed: int | None = None
     prompt_extend: bool = True
     watermark: bool = False
@@ -231,9 +162,9 @@ class GenerationRequest:
             self.resolution = self.resolution.strip().upper()
         if isinstance(self.aspect_ratio, str):
             self.aspect_ratio = self.aspect_ratio.strip()
-        if _is_int(self.duration):
+        if is_int(self.duration):
             self.duration = int(self.duration)
-        if _is_int(self.seed):
+        if is_int(self.seed):
             self.seed = int(self.seed)  # type: ignore[arg-type]
         if isinstance(self.reference_type, str):
             self.reference_type = self.reference_type.strip().lower()
@@ -256,7 +187,7 @@ class GenerationRequest:
         With both an image and references the request is reference-to-video and
         the image is not sent (see :meth:`warnings`).
         """
-        if self._reference_count():
+        if self.reference_count():
             return Mode.R2V
         if _is_present(self.image):
             return Mode.I2V
@@ -267,7 +198,8 @@ class GenerationRequest:
         """The first frame that is actually sent: ``image`` in image-to-video, else None."""
         return self.image if self.mode is Mode.I2V else None
 
-    def _reference_count(self) -> int:
+    def reference_count(self) -> int:
+        """How many reference images the request holds."""
         refs = self.reference_images
         if isinstance(refs, list):
             return len(refs)
@@ -286,70 +218,7 @@ class GenerationRequest:
         ...                   aspect_ratio="9:16").warnings()[0][:60]
         'aspect_ratio 9:16 is ignored in image-to-video: the first fr'
         """
-        notes: list[str] = []
-        mode = self.mode
-        if self.image is not None and self._reference_count():
-            notes.append(self._both_inputs_warning(provider))
-        if mode is Mode.I2V and self.aspect_ratio != DEFAULT_ASPECT_RATIO:
-            notes.append(
-                f"aspect_ratio {self.aspect_ratio} is ignored in image-to-video: the first frame "
-                "decides the shape of the clip. Crop the image to the shape you want."
-            )
-        if provider in PROVIDERS:
-            notes += self._ignored_parameter_warnings(provider, mode)
-        return notes
-
-    def _both_inputs_warning(self, provider: str | None) -> str:
-        how = {
-            "segmind": "segmind does not document which field wins when both are sent, so "
-            "hh_notebook sends reference_images only",
-            "apiframe": "apiframe counts images (one = i2v, two to nine = r2v); sending the "
-            "first frame too would make it [Image 1] and shift your [Image N] numbering, so "
-            "hh_notebook sends the references only",
-            "hiapi": "hiapi picks the task by model id; hh_notebook uses "
-            "happyhorse-1.1/reference-to-video and does not send the image",
-            "openai": "openai (the aggregator) picks the task by model id; hh_notebook uses "
-            "happyhorse-1.0-r2v and does not send input_reference",
-        }
-        chosen = [how[provider]] if provider in how else [how[name] for name in PROVIDERS]
-        return (
-            "both image (a first frame) and reference_images are set: this is probably a "
-            "mistake (a stray field changes the mode). Reference-to-video wins and the image "
-            "is dropped: " + "; ".join(chosen) + ". Clear one of the two."
-        )
-
-    def _ignored_parameter_warnings(self, provider: str, mode: Mode) -> list[str]:
-        notes: list[str] = []
-
-        def undocumented(name: str, consequence: str) -> None:
-            notes.append(
-                f"{provider} does not document {name}, so it may have no effect there "
-                f"({consequence})."
-            )
-
-        if provider != "segmind":
-            if self.negative_prompt:
-                undocumented("negative_prompt", "describe what to avoid in the prompt instead")
-            if self.prompt_extend is False:
-                undocumented("prompt_extend", "the provider may still rewrite short prompts")
-        if provider in ("apiframe", "hiapi") and self.watermark is True:
-            undocumented("watermark", "the clip may come without one")
-        if provider == "hiapi" and self.seed is not None:
-            undocumented("seed", "the same seed may not give the same clip")
-        if self.reference_type is not None:
-            if provider != "openai":
-                undocumented("reference_type", "only the aggregator's reference-to-video uses it")
-            elif mode is not Mode.R2V:
-                notes.append(
-                    "openai uses reference_type for reference-to-video only; it has no effect "
-                    f"on {mode.label}."
-                )
-        if provider == "segmind" and self.model == "1.0" and mode is Mode.R2V:
-            notes.append(
-                "segmind documents reference-to-video as new in HappyHorse 1.1; the 1.0 model "
-                "may reject reference_images. Use model='1.1'."
-            )
-        return notes
+        return find_warnings(self, provider)
 
     # ------------------------------------------------------------------ validation
 
@@ -374,151 +243,24 @@ class GenerationRequest:
         >>> [e.field for e in GenerationRequest(prompt="", duration=20).problems()]
         ['prompt', 'duration']
         """
-        errors: list[FieldError] = []
-        if provider is not None and provider not in PROVIDERS:
-            errors.append(_provider_error(provider))
-            provider = None
-        mode = self.mode
-        errors += self._check_prompt(provider, mode)
-        errors += self._check_scalars(provider)
-        errors += self._check_images(provider)
-        return errors
+        return find_problems(self, provider).problems
 
-    def _check_prompt(self, provider: str | None, mode: Mode) -> list[FieldError]:
-        errors: list[FieldError] = []
-        prompt = self.prompt
-        if not isinstance(prompt, str):
-            return [FieldError("prompt", safe_repr(prompt), "a string", "the prompt must be text")]
-        if not prompt.strip():
-            required = mode is not Mode.I2V or provider in _PROMPT_REQUIRED_FOR_I2V
-            if required:
-                where = f"{mode.label}" if mode is not Mode.I2V else f"{provider}'s image-to-video"
-                errors.append(
-                    FieldError(
-                        "prompt", prompt, "non-empty text",
-                        f"a prompt is required for {where}",
-                    )
-                )
-        limit = MAX_PROMPT_CHARS_CHINESE if is_chinese(prompt) else MAX_PROMPT_CHARS
-        if len(prompt) > limit:
-            kind = "Chinese prompt (it contains CJK ideographs)" if limit < 5000 else "prompt"
-            errors.append(
-                FieldError(
-                    "prompt", safe_repr(prompt), f"at most {limit} characters",
-                    f"the {kind} is {len(prompt)} characters long",
-                )
-            )
-        available = {Mode.T2V: 0, Mode.I2V: 1, Mode.R2V: self._reference_count()}[mode]
-        bad = sorted({n for n in image_tokens(prompt) if n < 1 or n > available})
-        if bad:
-            tokens = ", ".join(f"[Image {n}]" for n in bad)
-            if available == 0:
-                allowed = "no [Image N] tokens without reference_images"
-                message = f"{tokens} refers to an image, but this request has none"
-            else:
-                allowed = f"[Image 1] to [Image {available}]"
-                noun = "image" if available == 1 else "images"
-                message = f"{tokens} points past the {available} {noun} given"
-            errors.append(FieldError("prompt", tokens, allowed, message))
-        if self.negative_prompt is not None and not isinstance(self.negative_prompt, str):
-            errors.append(
-                FieldError(
-                    "negative_prompt", safe_repr(self.negative_prompt), "text or None",
-                    "the negative prompt must be text",
-                )
-            )
-        return errors
+    def check(self, provider: str) -> CheckedRequest:
+        """Validate for ``provider`` once and keep the result: the checked request carries the
+        model version, the contract, the loaded images, the record and the fingerprint onward,
+        so nothing is read, checked or hashed twice on the way to the provider.
 
-    def _check_scalars(self, provider: str | None) -> list[FieldError]:
-        errors: list[FieldError] = []
-        res = self.resolution
-        if not (isinstance(res, str) and res.strip().upper() in RESOLUTIONS):
-            errors.append(
-                FieldError(
-                    "resolution", safe_repr(res), "720P or 1080P (any case)",
-                    "unsupported resolution",
-                )
-            )
-        errors += _check_duration(self.duration)
-        ratios = ASPECT_RATIOS[provider] if provider else _RATIOS_9
-        if self.aspect_ratio not in ratios:
-            where = f" at {provider}" if provider else ""
-            errors.append(
-                FieldError(
-                    "aspect_ratio", safe_repr(self.aspect_ratio), " ".join(ratios),
-                    f"unsupported aspect ratio{where}",
-                )
-            )
-        seed = self.seed
-        if seed is not None and (not _is_int(seed) or not 0 <= int(seed) <= MAX_SEED):  # type: ignore[call-overload]
-            errors.append(
-                FieldError(
-                    "seed", safe_repr(seed), "None or an int from 0 to 2147483647",
-                    "seed must be a whole number" if not _is_int(seed) else "seed out of range",
-                )
-            )
-        for name in ("prompt_extend", "watermark"):
-            value = getattr(self, name)
-            if not isinstance(value, bool):
-                errors.append(
-                    FieldError(name, safe_repr(value), "True or False", f"{name} must be a bool")
-                )
-        if self.reference_type is not None and self.reference_type not in REFERENCE_TYPES:
-            errors.append(
-                FieldError(
-                    "reference_type", safe_repr(self.reference_type), "subject, style or None",
-                    "unknown reference type",
-                )
-            )
-        errors += self._check_model(provider)
-        return errors
-
-    def _check_model(self, provider: str | None) -> list[FieldError]:
-        if self.model is None:
-            return []
-        versions = MODEL_VERSIONS[provider] if provider else ("1.1", "1.0")
-        if self.model in versions:
-            return []
-        where = f"{provider} serves" if provider else "HappyHorse versions are"
-        return [
-            FieldError(
-                "model", safe_repr(self.model), " or ".join(versions) + " (or None: default)",
-                f"{where} {', '.join(versions)} only",
-            )
-        ]
-
-    def _check_images(self, provider: str | None) -> list[FieldError]:
-        errors: list[FieldError] = []
-        if self.image is not None:
-            errors += _check_one_image(self.image, "image", "image", provider)
-        refs = self.reference_images
-        if not isinstance(refs, list):
-            return errors + [
-                FieldError(
-                    "reference_images", safe_repr(refs), "a list of 1 to 9 images",
-                    "reference_images must be a list (wrap a single image in [ ])",
-                )
-            ]
-        count = len(refs)
-        if count > MAX_REFERENCES:
-            errors.append(
-                FieldError(
-                    "reference_images", f"{count} images", "1 to 9 images",
-                    f"{count} reference images given; at most 9 are accepted",
-                )
-            )
-        if provider == "apiframe" and count == 1:
-            errors.append(
-                FieldError(
-                    "reference_images", "1 image", "2 to 9 images at apiframe",
-                    "apiframe reads a single image as image-to-video; give at least two "
-                    "references, or pass the image as image=",
-                )
-            )
-        for index, ref in enumerate(refs):
-            errors += _check_one_image(ref, f"reference_images[{index}]", "reference_images",
-                                       provider)
-        return errors
+        >>> GenerationRequest(prompt="a fox", seed=3).check("segmind").version
+        '1.1'
+        """
+        found = find_problems(self, provider)
+        if found.problems:
+            raise ValidationError(found.problems)
+        assert found.contract is not None and found.version is not None
+        record = self._record(found)
+        fingerprint = _fingerprint(record, provider, found.version)
+        return CheckedRequest(self, provider, found.version, found.contract, record,
+                              fingerprint, found.image, tuple(found.references))
 
     # ------------------------------------------------------------------ copies and records
 
@@ -542,14 +284,22 @@ class GenerationRequest:
         >>> GenerationRequest(prompt="hi", seed=3).to_dict()["seed"]
         3
         """
+        return self._record(None)
+
+    def _record(self, found: Findings | None) -> dict[str, Any]:
         refs = self.reference_images if isinstance(self.reference_images, list) else [
             self.reference_images
         ]
+        loaded = found.references if found is not None else []
+        image = found.image if found is not None else None
         return {
             "prompt": _json_safe(self.prompt),
             "negative_prompt": _json_safe(self.negative_prompt),
-            "image": _describe_image(self.image) if _is_present(self.image) else None,
-            "reference_images": [_describe_image(ref) for ref in refs],
+            "image": describe_image(self.image, image) if _is_present(self.image) else None,
+            "reference_images": [
+                describe_image(ref, loaded[i] if i < len(loaded) else None)
+                for i, ref in enumerate(refs)
+            ],
             "resolution": _json_safe(self.resolution),
             "duration": _json_safe(self.duration),
             "aspect_ratio": _json_safe(self.aspect_ratio),
@@ -600,21 +350,7 @@ class GenerationRequest:
         """
         if model is None:
             model = self.model or default_model(provider)
-        record = self.to_dict()
-        failures: list[FieldError] = []
-        record["image"] = _image_identity(record["image"], "image", failures)
-        record["reference_images"] = [
-            _image_identity(ref, f"reference_images[{i}]", failures)
-            for i, ref in enumerate(record["reference_images"])
-        ]
-        if failures:
-            raise ValidationError(failures)
-        if isinstance(record["resolution"], str):
-            record["resolution"] = record["resolution"].strip().upper()
-        record["model"] = model
-        canonical = {"v": 1, "provider": provider, "request": record}
-        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return _fingerprint(self.to_dict(), provider, model)
 
     def __eq__(self, other: object) -> bool:
         """Requests are equal when their records are: same parameters, same images
@@ -637,6 +373,30 @@ class GenerationRequest:
                      "watermark", "reference_type", "model"):
             parts.append(f"{name}={safe_repr(getattr(self, name))!r}")
         return f"GenerationRequest({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class CheckedRequest:
+    """A request validated for one provider (see :meth:`GenerationRequest.check`): what the
+    client records, prices and sends, with nothing checked, read or hashed twice."""
+
+    request: GenerationRequest
+    provider: str
+    #: The model version it runs on ("1.1" / "1.0").
+    version: str
+    #: The provider's contract for this version and mode (fields, limits, endpoint).
+    contract: Contract
+    #: The JSON-safe record of the request (:meth:`GenerationRequest.to_dict`).
+    record: dict[str, Any]
+    #: What identifies the clip: identical seeded requests share it.
+    fingerprint: str
+    image: ImageData | None = None
+    references: tuple[ImageData, ...] = ()
+
+    @property
+    def mode(self) -> Mode:
+        """The request's mode."""
+        return self.request.mode
 
 
 # ---------------------------------------------------------------------- unknown parameters
@@ -686,75 +446,23 @@ def _reject_unknown_parameters(init: Any) -> Any:
 GenerationRequest.__init__ = _reject_unknown_parameters(GenerationRequest.__init__)  # type: ignore[method-assign]
 
 
-# ---------------------------------------------------------------------- helpers
+def _fingerprint(record: dict[str, Any], provider: str, model: str) -> str:
+    record = dict(record)
+    failures: list[FieldError] = []
+    record["image"] = _image_identity(record["image"], "image", failures)
+    record["reference_images"] = [
+        _image_identity(ref, f"reference_images[{i}]", failures)
+        for i, ref in enumerate(record["reference_images"])
+    ]
+    if failures:
+        raise ValidationError(failures)
+    if isinstance(record["resolution"], str):
+        record["resolution"] = record["resolution"].strip().upper()
+    record["model"] = model
+    canonical = {"v": 1, "provider": provider, "request": record}
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-
-def _check_duration(duration: object) -> list[FieldError]:
-    allowed = "a whole number of seconds from 3 to 15 (int)"
-    if not _is_int(duration):
-        kind = type(duration).__name__
-        return [FieldError("duration", safe_repr(duration), allowed,
-                           f"duration must be an int number of seconds, not a {kind}")]
-    seconds = int(duration)  # type: ignore[call-overload]
-    if seconds < MIN_DURATION:
-        return [FieldError("duration", seconds, allowed,
-                           f"{seconds} s is too short: providers reject clips under 3 s "
-                           "(generate 3 s and trim it)")]
-    if seconds > MAX_DURATION:
-        return [FieldError("duration", seconds, allowed,
-                           f"{seconds} s is too long: 15 s is the longest clip")]
-    return []
-
-
-def _provider_error(provider: object) -> FieldError:
-    message = f"unknown provider {safe_repr(provider)!r}"
-    if provider == "sandbox":
-        message = (
-            "'sandbox' is not a provider: the sandbox is a base URL that speaks every "
-            "provider's protocol; pick one of the providers and point its base URL at it"
-        )
-    return FieldError("provider", safe_repr(provider), ", ".join(PROVIDERS), message)
-
-
-def _check_one_image(
-    value: object, field_name: str, kind: str, provider: str | None
-) -> list[FieldError]:
-    try:
-        img = load_image(value, field=field_name)
-    except ValidationError as exc:
-        return exc.errors
-    errors = check_image(img, field=field_name)
-    if provider is not None and img.kind != "url" and kind not in _INLINE_IMAGE_FIELDS[provider]:
-        errors.append(_url_only_error(value, img, field_name, provider))
-    return errors
-
-
-def _url_only_error(value: object, img: ImageData, field_name: str, provider: str) -> FieldError:
-    if img.kind == "file":
-        got = f"a local file {safe_repr(value)!r}"
-    else:
-        got = f"an in-memory image ({safe_repr(value)})"
-    return FieldError(
-        field_name,
-        safe_repr(value),
-        "an http(s) URL",
-        f"the {provider} provider takes image URLs only; got {got}. Host it somewhere "
-        "reachable (http/https) or use segmind, which accepts base64",
-    )
-
-
-def _describe_image(value: object) -> dict[str, Any]:
-    if isinstance(value, StoredImage):
-        return value.describe()
-    if is_url(value):
-        return {"kind": "url", "url": str(value).strip()}
-    try:
-        return load_image(value).describe()
-    except ValidationError as exc:
-        if isinstance(value, (str, os.PathLike)):
-            return {"kind": "file", "path": os.fspath(value), "sha256": None,
-                    "error": exc.errors[0].message}
-        return {"kind": "invalid", "repr": safe_repr(value), "sha256": None}
 
 
 def _restore_image(desc: object) -> Any:

@@ -12,13 +12,15 @@ from typing import Any
 
 import pytest
 
-from hh_notebook import display
 from hh_notebook.client import Client
 from hh_notebook.jobs import Job
+from hh_notebook.present import TextProgress
 from hh_notebook.providers.base import Status
 from hh_notebook.request import GenerationRequest
+from hh_notebook.views import static
 from hh_notebook.widgets import job as job_module
 from hh_notebook.widgets.job import JobWidget
+from hh_notebook.widgets.show import show
 
 
 @pytest.fixture
@@ -174,16 +176,16 @@ def test_static_view_of_a_finished_job_embeds_a_small_poster_and_links_the_clip(
     client: Client, tmp_path: pathlib.Path
 ) -> None:
     job = client.generate(GenerationRequest(prompt="a palomino", duration=3, seed=106))
-    page = display.static_html(display.snapshot_of(job), base_dir=tmp_path)
-    src = display.clip_src(job.video_path, tmp_path)
+    page = static.static_html(static.snapshot_of(job), base_dir=tmp_path)
+    src = static.clip_src(job.video_path, tmp_path)
     assert f'src="{src}"' in page and (tmp_path / src).resolve() == job.video_path.resolve()
     assert 'poster="data:image/jpeg;base64,' in page
-    assert len(display.small_poster(job.video_path)) < 30_000
+    assert len(static.small_poster(job.video_path)) < 30_000
 
 
 def test_text_progress_rewrites_one_line_and_ends_it() -> None:
     out = io.StringIO()
-    progress = display.TextProgress(out)
+    progress = TextProgress(out)
     progress.update("running", 0.5, 12, 30)
     progress.update("succeeded", 1.0, 20, None, "done", final=True)
     progress.update("running", 0.1, 1, 1)  # ignored after the final line
@@ -198,7 +200,7 @@ def test_show_in_plain_python_prints_progress_instead_of_a_widget(
 ) -> None:
     async def scenario() -> Job:
         job = await client.submit(GenerationRequest(prompt="a piebald", duration=3, seed=107))
-        assert display.show(job) is job
+        assert show(job) is job
         return await job.wait(60)
 
     asyncio.run(scenario())
@@ -233,7 +235,7 @@ def test_embed_export_keeps_the_whole_widget_state_and_no_clip_bytes() -> None:
 def test_show_a_prompt_in_plain_python_follows_it_with_a_progress_line(
     client: Client, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    job = display.show("a skewbald horse", client=client, duration=3, seed=109)
+    job = show("a skewbald horse", client=client, duration=3, seed=109)
     assert job.status is Status.SUCCEEDED and job.video_path.is_file()
     err = capsys.readouterr().err
     assert err.startswith("\rhappyhorse: queued · text-to-video on segmind")
@@ -242,7 +244,7 @@ def test_show_a_prompt_in_plain_python_follows_it_with_a_progress_line(
 
 def test_show_refuses_request_fields_with_a_job() -> None:
     with pytest.raises(TypeError, match="duration"):
-        display.show(_job(Status.SUCCEEDED), duration=3)
+        show(_job(Status.SUCCEEDED), duration=3)
 
 
 def test_unknown_submit_reconciles_to_the_job_the_provider_made(

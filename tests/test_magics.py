@@ -12,9 +12,10 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from hh_notebook import magics
-from hh_notebook.magics import blocking_wanted, interpolate, is_headless
+from hh_notebook import magics, runtime
+from hh_notebook.magics import interpolate
 from hh_notebook.request import GenerationRequest
+from hh_notebook.runtime import blocking_wanted, is_headless
 
 
 @pytest.fixture
@@ -318,16 +319,16 @@ def test_headless_means_execute_requests_without_stdin(monkeypatch: pytest.Monke
 
 
 def test_blocking_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(magics, "in_kernel", lambda: True)
-    monkeypatch.setattr(magics, "is_headless", lambda: False)
+    monkeypatch.setattr(runtime, "in_kernel", lambda: True)
+    monkeypatch.setattr(runtime, "is_headless", lambda: False)
     assert not blocking_wanted(False, {})
     assert blocking_wanted(True, {})
     assert blocking_wanted(False, {"HH_WAIT": "1"})
-    monkeypatch.setattr(magics, "is_headless", lambda: True)
+    monkeypatch.setattr(runtime, "is_headless", lambda: True)
     assert blocking_wanted(False, {})
     assert not blocking_wanted(False, {"HH_WAIT": "0"})
-    monkeypatch.setattr(magics, "in_kernel", lambda: False)
-    monkeypatch.setattr(magics, "is_headless", lambda: False)
+    monkeypatch.setattr(runtime, "in_kernel", lambda: False)
+    monkeypatch.setattr(runtime, "is_headless", lambda: False)
     assert blocking_wanted(False, {})
 
 
@@ -338,7 +339,7 @@ def test_resume_with_nothing_unfinished_says_so(ip: InteractiveShell) -> None:
 
 
 def test_resume_finishes_a_job_left_unfinished(ip: InteractiveShell) -> None:
-    from hh_notebook.magics import run_sync
+    from hh_notebook.runtime import run_blocking as run_sync
 
     magics_obj = ip.magics_manager.registry["HappyHorseMagics"]
     client = magics_obj.client()
@@ -374,14 +375,14 @@ def test_sweep_over_budget_is_refused_before_submitting(ip: InteractiveShell, sa
 
 
 def test_view_kind_follows_the_front_end_and_hh_display(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hh_notebook.magics import view_kind
+    from hh_notebook.runtime import view_kind
 
-    monkeypatch.setattr(magics, "in_kernel", lambda: False)
+    monkeypatch.setattr(runtime, "in_kernel", lambda: False)
     assert view_kind({"HH_DISPLAY": "widget"}) == "text"  # no kernel: nothing can render one
-    monkeypatch.setattr(magics, "in_kernel", lambda: True)
-    monkeypatch.setattr(magics, "is_headless", lambda: False)
+    monkeypatch.setattr(runtime, "in_kernel", lambda: True)
+    monkeypatch.setattr(runtime, "is_headless", lambda: False)
     assert view_kind({}) == "widget"
     assert view_kind({"HH_DISPLAY": "static"}) == "static"
-    monkeypatch.setattr(magics, "is_headless", lambda: True)
+    monkeypatch.setattr(runtime, "is_headless", lambda: True)
     assert view_kind({}) == "static"
     assert view_kind({"HH_DISPLAY": "widget"}) == "widget"

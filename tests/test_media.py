@@ -15,18 +15,21 @@ import pytest
 from core_fixtures import URL, image_bytes, make_clip, padded_png, write_image
 from PIL import Image
 
-import hh_notebook.media
+import hh_notebook.media.clips
+import hh_notebook.media.images
+from hh_notebook.catalog import IMAGE_RULES
 from hh_notebook.errors import MediaError, MissingDependency, ValidationError
 from hh_notebook.media import (
-    MAX_IMAGE_BYTES,
     check_image,
     contact_sheet,
     load_image,
     poster_frame,
     probe_clip,
-    safe_repr,
     to_data_url,
 )
+from hh_notebook.present import safe_repr
+
+MAX_IMAGE_BYTES = IMAGE_RULES.max_bytes
 
 # ---------------------------------------------------------------------------- loading
 
@@ -327,5 +330,5 @@ def test_missing_pyav_gives_a_clear_error(clip: pathlib.Path,
 
 
 def test_docstring_examples_hold() -> None:
-    result = doctest.testmod(hh_notebook.media, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(hh_notebook.media.images, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

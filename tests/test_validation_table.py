@@ -18,8 +18,9 @@ import pytest
 from core_fixtures import URL, URL2, image_bytes, padded_png
 from PIL import Image
 
+from hh_notebook.catalog import IMAGE_RULES
 from hh_notebook.errors import ValidationError
-from hh_notebook.media import MAX_IMAGE_BYTES, StoredImage
+from hh_notebook.media import StoredImage
 from hh_notebook.request import GenerationRequest
 
 PNG = image_bytes(640, 360)
@@ -29,7 +30,7 @@ TIFF = image_bytes(640, 360, "TIFF")
 NARROW = image_bytes(299, 400)  # one side under 300 px
 THIN = image_bytes(320, 900)  # 1:2.81, beyond 1:2.5
 WIDE_AND_SMALL = image_bytes(800, 200)  # 4:1 and under 300 px tall: two problems
-OVERSIZED = padded_png(MAX_IMAGE_BYTES + 1)
+OVERSIZED = padded_png(IMAGE_RULES.max_bytes + 1)
 PIL_IMAGE = Image.open(io.BytesIO(PNG))
 PIL_IMAGE.load()
 ARRAY = np.zeros((360, 640, 3), dtype=np.uint8)

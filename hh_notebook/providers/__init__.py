@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from .. import catalog
 from ..errors import ConfigError
 from .apiframe import ApiframeProvider
 from .base import TERMINAL_STATUSES, HttpCall, JobState, ListedTask, Provider, Status
@@ -36,7 +37,7 @@ _CLASSES: dict[str, type[Provider]] = {
 }
 
 #: Provider names in the order used to pick one from the environment.
-PROVIDER_NAMES: tuple[str, ...] = tuple(_CLASSES)
+PROVIDER_NAMES: tuple[str, ...] = catalog.PROVIDERS
 
 
 def get_provider(name: str) -> Provider:

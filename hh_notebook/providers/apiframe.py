@@ -12,34 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import FieldError, ValidationError
-from ..request import GenerationRequest, Mode
-from .base import (
-    HttpCall,
-    JobState,
-    Provider,
-    Status,
-    UnexpectedAnswer,
-    find_url,
-    image_urls,
-    join_url,
-    parse_json,
-    parse_progress,
-    short_text,
-    str_or_none,
-)
+from .base import HttpCall, JobState, Provider, Status, UnexpectedAnswer
+from .parsing import find_url, join_url, parse_json, parse_progress, short_text, str_or_none
 
 __all__ = ["ApiframeProvider"]
-
-_STATUSES = {
-    "QUEUED": Status.QUEUED,
-    "PENDING": Status.QUEUED,
-    "PROCESSING": Status.RUNNING,
-    "RUNNING": Status.RUNNING,
-    "COMPLETED": Status.SUCCEEDED,
-    "FAILED": Status.FAILED,
-}
-
 
 _RESULT_KEYS = ("videoUrl", "video_url", "url", "video", "videos", "urls", "output")
 
@@ -53,56 +29,9 @@ class ApiframeProvider(Provider):
     """Apiframe: ``X-API-Key`` auth, 202 ``{jobId}``, ``GET /v2/jobs/{id}``."""
 
     name = "apiframe"
-    env_key = "APIFRAME_API_KEY"
-    base_url_env = "HH_APIFRAME_BASE_URL"
-    default_base_url = "https://api.apiframe.ai"
-    min_poll_interval = 5.0
-    typical_duration = (100.0, 180.0)
-    models = ("1.1",)
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"X-API-Key": key}
-
-    def submit_body(self, request: GenerationRequest) -> dict[str, Any]:
-        """The JSON body of the submit request."""
-        first, refs = image_urls(request, provider=self.name, allow_data_url=False)
-        images = ([first] if first else []) + refs
-        if request.mode is Mode.R2V and len(images) < 2:
-            # Apiframe reads one image as a first frame (i2v), never as a reference.
-            raise ValidationError(
-                [
-                    FieldError(
-                        field="reference_images",
-                        value=len(images),
-                        allowed="2 to 9 images at Apiframe (one image means image-to-video)",
-                        message="Apiframe needs at least two reference images for "
-                        "reference-to-video",
-                    )
-                ]
-            )
-        params: dict[str, Any] = {
-            "resolution": request.resolution.lower(),
-            "duration": request.duration,
-        }
-        if images:
-            params["images"] = images
-        if request.mode is not Mode.I2V:
-            params["aspect_ratio"] = request.aspect_ratio
-        if request.seed is not None:
-            params["seed"] = request.seed
-        return {
-            "prompt": request.prompt,
-            "model": f"happyhorse-{self.model_for(request)}",
-            "happyhorse11Params": params,
-        }
-
-    def build_submit(self, request: GenerationRequest, key: str, base: str) -> HttpCall:
-        return HttpCall(
-            "POST",
-            join_url(base, "/v2/videos/generate"),
-            self._headers(key, json_body=True),
-            json=self.submit_body(request),
-        )
 
     def parse_submit(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
         if not 200 <= status < 300:
@@ -118,7 +47,7 @@ class ApiframeProvider(Provider):
         assert isinstance(data, dict)
         raw = str(data.get("status") or "QUEUED")
         return JobState(
-            status=_STATUSES.get(raw.upper(), Status.QUEUED),
+            status=self.status_of(raw, Status.QUEUED),
             provider_job_id=job_id,
             raw_status=raw,
         )
@@ -141,7 +70,7 @@ class ApiframeProvider(Provider):
         raw = data.get("status") if isinstance(data, dict) else None
         if not isinstance(data, dict) or not isinstance(raw, str):
             raise UnexpectedAnswer(self.name, status, None, f"unreadable job: {short_text(body)}")
-        mapped = _STATUSES.get(raw.upper(), Status.RUNNING)
+        mapped = self.status_of(raw)
         error = None
         if mapped is Status.FAILED:
             err = data.get("error")

@@ -9,27 +9,29 @@ business (``hh_notebook.jobs``).
 
 from __future__ import annotations
 
-import email.utils
-import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, ClassVar
-from urllib.parse import urljoin, urlsplit
 
-from ..errors import (
-    AuthError,
-    BadRequest,
-    FieldError,
-    InsufficientCredits,
-    ProviderError,
-    RateLimited,
-    ServerError,
-    ValidationError,
+from .. import catalog
+from ..errors import FieldError, ProviderError, ValidationError
+from ..media import ImageData, to_data_url
+from ..request import CheckedRequest, GenerationRequest
+from .parsing import (
+    error_from_answer,
+    error_message,
+    find_url,
+    is_http_url,
+    join_url,
+    parse_json,
+    parse_progress,
+    parse_timestamp,
+    retry_after_seconds,
+    same_origin,
+    short_text,
+    str_or_none,
 )
-from ..request import GenerationRequest
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -39,8 +41,20 @@ __all__ = [
     "Provider",
     "Status",
     "UnexpectedAnswer",
+    "build_body",
     "error_from_answer",
+    "error_message",
+    "find_url",
+    "image_strings",
+    "is_http_url",
+    "join_url",
     "parse_json",
+    "parse_progress",
+    "parse_timestamp",
+    "retry_after_seconds",
+    "same_origin",
+    "short_text",
+    "str_or_none",
 ]
 
 #: Headers whose values are secrets and must never be shown.
@@ -126,212 +140,88 @@ class ListedTask:
     raw_status: str | None = None
 
 
-def parse_json(body: bytes | str | None) -> Any | None:
-    """Parse a response body as JSON; ``None`` when it is empty or not JSON.
-
-    Error bodies are not guaranteed to be JSON (Segmind's 405 is HTML), so
-    nothing here ever raises.
-    """
-    if body is None:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, TypeError, UnicodeDecodeError):
-        return None
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    lower = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lower:
-            return value
-    return None
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait before retrying, from ``Retry-After`` or Segmind's reset header.
-
-    ``x-rate-limit-reset-at-utc`` may be an ISO-8601 time, an HTTP date or Unix
-    seconds; ``Retry-After`` may be seconds or an HTTP date.
-    """
-    now = time.time() if now is None else now
-    value = _header(headers, "retry-after")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            parsed = email.utils.parsedate_tz(value)
-            if parsed is not None:
-                return max(0.0, email.utils.mktime_tz(parsed) - now)
-    reset = _header(headers, "x-rate-limit-reset-at-utc")
-    if reset:
-        when = _parse_time(reset)
-        if when is not None:
-            return max(0.0, when - now)
-    return None
-
-
-def _parse_time(value: str) -> float | None:
-    value = value.strip()
-    try:
-        number = float(value)
-    except ValueError:
-        pass
-    else:
-        return number / 1000.0 if number > 1e11 else number
-    parsed = email.utils.parsedate_tz(value)
-    if parsed is not None:
-        return float(email.utils.mktime_tz(parsed))
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
-
-
-def parse_timestamp(value: Any) -> float | None:
-    """A Unix time from seconds, milliseconds or an ISO-8601 string; else ``None``."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        if value <= 0:
-            return None
-        return value / 1000.0 if value > 1e11 else float(value)
-    if isinstance(value, str) and value:
-        return _parse_time(value)
-    return None
-
-
-def parse_progress(value: Any) -> float | None:
-    """A progress percentage from ``42``, ``0.42``-free ints, or strings like ``"50%"``."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        text = value.strip().rstrip("%").strip()
-        try:
-            number = float(text)
-        except ValueError:
-            return None
-    elif isinstance(value, (int, float)):
-        number = float(value)
-    else:
-        return None
-    return max(0.0, min(100.0, number))
-
-
-def short_text(body: bytes | str | None, limit: int = 200) -> str:
-    """A printable snippet of an answer body, for error messages."""
-    if body is None:
-        return ""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def error_from_answer(
-    provider: str,
-    status_code: int,
-    headers: Mapping[str, str],
-    message: str | None,
-    code: str | None = None,
-) -> ProviderError:
-    """The :class:`ProviderError` subclass matching an HTTP error status."""
-    text = message or f"HTTP {status_code}"
-    kwargs: dict[str, Any] = {
-        "provider": provider,
-        "status_code": status_code,
-        "code": code,
-        "message": text,
-    }
-    if status_code == 429:
-        return RateLimited(retry_after=retry_after_seconds(headers), **kwargs)
-    if status_code in (401, 403):
-        return AuthError(**kwargs)
-    if status_code in (402, 406) or (code or "").lower() in {
-        "insufficient_credits", "insufficient_quota", "insufficient_balance"
-    }:
-        return InsufficientCredits(**kwargs)
-    if 500 <= status_code <= 599:
-        return ServerError(**kwargs)
-    if 400 <= status_code <= 499 or status_code == 200:
-        return BadRequest(**kwargs)
-    return ProviderError(**kwargs)
-
-
-def error_message(data: Any) -> tuple[str | None, str | None]:
-    """``(message, code)`` from the usual error body shapes, tolerating anything."""
-    if not isinstance(data, dict):
-        return None, None
-    err = data.get("error")
-    if isinstance(err, dict):
-        msg = err.get("message") or err.get("detail")
-        code = err.get("code") or err.get("type")
-        return (str(msg) if msg else None), (str(code) if code is not None else None)
-    for key in ("error", "message", "detail", "msg", "fail_reason"):
-        value = data.get(key)
-        if isinstance(value, str) and value:
-            code = data.get("error_code") or data.get("code")
-            return value, (str(code) if code is not None else None)
-        if isinstance(value, list) and value:
-            return short_text(json.dumps(value)), None
-    return None, None
-
-
-def str_or_none(value: Any) -> str | None:
-    """``value`` as a string, or ``None`` when it is missing or empty."""
-    return str(value) if value not in (None, "") else None
-
-
-def is_http_url(url: Any) -> bool:
-    """True for absolute ``http://`` or ``https://`` URLs."""
-    if not isinstance(url, str):
-        return False
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def same_origin(url: str, base: str) -> bool:
-    """True when ``url`` points at the same scheme/host/port as ``base``."""
-    a, b = urlsplit(url), urlsplit(base)
-    return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())
-
-
-def join_url(base: str, path: str) -> str:
-    """``base`` + ``path``; an absolute ``path`` is returned unchanged."""
-    if is_http_url(path):
-        return path
-    return urljoin(base.rstrip("/") + "/", path.lstrip("/"))
-
-
 class Provider:
     """Base class of the provider translations.
 
-    Subclasses set the class attributes and implement the ``build_*`` /
-    ``parse_*`` methods. Durations are in *provider seconds* (as documented);
-    the lifecycle scales them when talking to a sandbox.
+    Subclasses set :attr:`name` and implement the ``parse_*`` methods (and the ``build_*``
+    ones whose endpoints differ). Every fact about the provider (endpoints, fields, limits,
+    polling floors, typical durations, status names) comes from :mod:`hh_notebook.catalog`.
+    Durations are in *provider seconds* (as documented); the lifecycle scales them when
+    talking to a sandbox.
     """
 
     name: ClassVar[str] = ""
-    env_key: ClassVar[str] = ""
-    base_url_env: ClassVar[str] = ""
-    default_base_url: ClassVar[str] = ""
-    #: Never poll more often than this (provider seconds).
-    min_poll_interval: ClassVar[float] = 5.0
-    #: Typical generation time (provider seconds), from the provider's page.
-    typical_duration: ClassVar[tuple[float, float]] = (100.0, 180.0)
-    #: Model versions this provider serves; the first is the default.
-    models: ClassVar[tuple[str, ...]] = ("1.1",)
-    #: True when :meth:`build_list` / :meth:`parse_list` can reconcile lost submits.
-    supports_list: ClassVar[bool] = False
-    #: True when output downloads need the API key (same-origin only).
-    download_needs_key: ClassVar[bool] = False
 
-    # -- helpers ---------------------------------------------------------
-    def model_for(self, request: GenerationRequest) -> str:
+    # -- facts (from the catalog) ------------------------------------------
+    @property
+    def facts(self) -> catalog.ProviderFacts:
+        """Everything the catalog knows about this provider."""
+        return catalog.facts(self.name)
+
+    @property
+    def env_key(self) -> str:
+        """The environment variable holding the API key."""
+        return self.facts.env_key
+
+    @property
+    def base_url_env(self) -> str:
+        """The environment variable overriding the base URL."""
+        return self.facts.base_url_env
+
+    @property
+    def default_base_url(self) -> str:
+        """The provider's own API root ("" when one must be configured)."""
+        return self.facts.default_base_url
+
+    @property
+    def min_poll_interval(self) -> float:
+        """Never poll more often than this (provider seconds)."""
+        return self.facts.min_poll_interval
+
+    @property
+    def typical_duration(self) -> tuple[float, float]:
+        """Typical generation time (provider seconds), from the provider's page."""
+        return self.facts.typical_duration
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """Model versions this provider serves; the first is the default."""
+        return self.facts.versions
+
+    @property
+    def supports_list(self) -> bool:
+        """True when :meth:`build_list` / :meth:`parse_list` can reconcile lost submits."""
+        return self.facts.lists_tasks
+
+    @property
+    def download_needs_key(self) -> bool:
+        """True when output downloads need the API key (same-origin only)."""
+        return self.facts.download_needs_key
+
+    def status_of(self, raw: str, default: Status = Status.RUNNING) -> Status:
+        """The normalised status of one of the provider's status names (unknown names:
+        ``default``, i.e. still running, as unknown statuses must never end a job)."""
+        table = self.facts.statuses
+        value = table.get(raw) or table.get(raw.upper()) or table.get(raw.lower())
+        return Status(value) if value else default
+
+    # -- helpers -----------------------------------------------------------
+    def checked(self, request: GenerationRequest | CheckedRequest) -> CheckedRequest:
+        """``request`` checked for this provider (a request checked here already is kept)."""
+        if isinstance(request, CheckedRequest) and request.provider == self.name:
+            return request
+        plain = request.request if isinstance(request, CheckedRequest) else request
+        return plain.check(self.name)
+
+    def model_for(self, request: GenerationRequest | CheckedRequest) -> str:
         """The model version this request runs on here ("1.1" / "1.0")."""
+        if isinstance(request, CheckedRequest):
+            return request.version
         return request.model or self.models[0]
+
+    def model_id(self, request: GenerationRequest | CheckedRequest) -> str | None:
+        """The provider's model id for this request (the ``model`` field it sends), if any."""
+        return self.checked(request).contract.constants.get("model")
 
     def auth_headers(self, key: str) -> dict[str, str]:
         """Authentication headers for ``key``."""
@@ -352,9 +242,19 @@ class Provider:
         return error_from_answer(self.name, status_code, headers, message, code)
 
     # -- the translation interface ---------------------------------------
-    def build_submit(self, request: GenerationRequest, key: str, base: str) -> HttpCall:
+    def submit_body(self, request: GenerationRequest | CheckedRequest) -> dict[str, Any]:
+        """The JSON body of the submit request: exactly the contract's fields."""
+        checked = self.checked(request)
+        first, refs = image_strings(checked)
+        return build_body(checked, first, refs)
+
+    def build_submit(self, request: GenerationRequest | CheckedRequest, key: str,
+                     base: str) -> HttpCall:
         """The HTTP request that submits ``request``."""
-        raise NotImplementedError
+        checked = self.checked(request)
+        contract = checked.contract
+        return HttpCall(contract.method, join_url(base, contract.path),
+                        self._headers(key, json_body=True), json=self.submit_body(checked))
 
     def parse_submit(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
         """The job state from a submit answer; raises :class:`ProviderError` on errors."""
@@ -402,70 +302,56 @@ class Provider:
         raise NotImplementedError(f"{self.name} has no task list")
 
 
-def image_urls(request: GenerationRequest, *, provider: str, allow_data_url: bool) -> tuple[
-    str | None, list[str]
-]:
-    """The first-frame image and references as strings the provider accepts.
-
-    http(s) URLs pass through; local images become ``data:`` URLs where the
-    provider takes them. Otherwise a :class:`~hh_notebook.errors.ValidationError`
-    says plainly that a URL is needed (``request.validate(provider)`` normally
-    catches this first).
-    """
-    # With both an image and references the request is r2v: the image is not sent.
-    image = request.effective_image
-    first = _one_image(image, "image", provider, allow_data_url) if image is not None else None
-    refs = [
-        _one_image(img, f"reference_images[{i}]", provider, allow_data_url)
-        for i, img in enumerate(request.reference_images or [])
-    ]
-    return first, refs
+def image_strings(checked: CheckedRequest) -> tuple[str | None, list[str]]:
+    """The first frame (image-to-video only) and references as strings the provider takes:
+    URLs as given, local images as ``data:`` URLs where the contract allows inline images."""
+    first = checked.image if checked.mode.value == "i2v" else None
+    inline = checked.contract.inline_images
+    as_text = None if first is None else _image_string(first, "image", checked.provider, inline)
+    refs = [_image_string(img, f"reference_images[{i}]", checked.provider, inline)
+            for i, img in enumerate(checked.references)]
+    return as_text, refs
 
 
-def _one_image(image: Any, field_name: str, provider: str, allow_data_url: bool) -> str:
-    if isinstance(image, str) and is_http_url(image):
-        return image
-    if isinstance(image, str) and image.startswith("data:") and allow_data_url:
-        return image
-    if not allow_data_url:
-        raise ValidationError(
-            [
-                FieldError(
-                    field=field_name,
-                    value=_describe(image),
-                    allowed="an http(s) URL",
-                    message=f"{provider} only accepts images by http(s) URL; "
-                    "upload the image somewhere reachable and pass its URL",
-                )
-            ]
-        )
-    from ..media import load_image, to_data_url
-
-    return to_data_url(load_image(image))
+def _image_string(img: ImageData, field_name: str, provider: str, inline: bool) -> str:
+    if img.kind == "url" or inline:
+        return to_data_url(img)
+    raise ValidationError([FieldError(
+        field=field_name, value=img.path or f"<{img.size} bytes>", allowed="an http(s) URL",
+        message=f"{provider} only accepts images by http(s) URL; upload the image somewhere "
+                "reachable and pass its URL")])
 
 
-def _describe(image: Any) -> str:
-    if isinstance(image, (bytes, bytearray)):
-        return f"<{len(image)} bytes>"
-    if isinstance(image, str):
-        return image if len(image) < 120 else image[:117] + "..."
-    return f"<{type(image).__name__}>"
+def build_body(checked: CheckedRequest, first: str | None, refs: list[str]) -> dict[str, Any]:
+    """The submit body of ``checked``: its contract's constants, then every field of the
+    contract whose value is set, written at its wire path in its encoding."""
+    request = checked.request
+    values: dict[str, Any] = {name: getattr(request, name) for name in catalog.REQUEST_PARAMS}
+    values["image"] = first
+    values["reference_images"] = refs or None
+    body: dict[str, Any] = dict(checked.contract.constants)
+    for wire in checked.contract.fields:
+        value = values.get(wire.param)
+        if value is None:
+            continue
+        _put(body, wire.wire, _encode(wire.encode, value))
+    return body
 
 
-def find_url(value: Any, keys: tuple[str, ...]) -> str | None:
-    """The first non-empty URL string in ``value``: a string, a list, or an object whose
-    ``keys`` are tried in order (nested values are searched the same way)."""
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, list):
-        for item in value:
-            url = find_url(item, keys)
-            if url:
-                return url
-        return None
-    if isinstance(value, dict):
-        for key in keys:
-            url = find_url(value.get(key), keys)
-            if url:
-                return url
-    return None
+def _encode(encoding: str, value: Any) -> Any:
+    if encoding == "lower":
+        return str(value).lower()
+    if encoding == "list":
+        return [value]
+    if encoding.startswith("media:"):
+        kind = encoding.split(":", 1)[1]
+        return [{"type": kind, "url": url} for url in value]
+    return value
+
+
+def _put(body: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = body
+    for name in parents:
+        node = node.setdefault(name, {})
+    node[leaf] = value

@@ -14,16 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ProviderError
-from ..request import GenerationRequest, Mode
-from .base import (
-    HttpCall,
-    JobState,
-    ListedTask,
-    Provider,
-    Status,
-    UnexpectedAnswer,
+from .base import HttpCall, JobState, ListedTask, Provider, Status, UnexpectedAnswer
+from .parsing import (
     error_from_answer,
-    image_urls,
     join_url,
     parse_json,
     parse_progress,
@@ -32,24 +25,6 @@ from .base import (
 )
 
 __all__ = ["HiAPIProvider"]
-
-_STATUSES = {
-    "queued": Status.QUEUED,
-    "pending": Status.QUEUED,
-    "handling": Status.RUNNING,
-    "processing": Status.RUNNING,
-    "archiving": Status.RUNNING,
-    "success": Status.SUCCEEDED,
-    "succeeded": Status.SUCCEEDED,
-    "fail": Status.FAILED,
-    "failed": Status.FAILED,
-}
-
-_TASKS = {
-    Mode.T2V: "text-to-video",
-    Mode.I2V: "image-to-video",
-    Mode.R2V: "reference-to-video",
-}
 
 _OK_CODES = (0, 200)
 
@@ -67,43 +42,6 @@ class HiAPIProvider(Provider):
     """HiAPI: bearer auth, ``{code, message, data}`` envelope, task list for reconcile."""
 
     name = "hiapi"
-    env_key = "HIAPI_API_KEY"
-    base_url_env = "HH_HIAPI_BASE_URL"
-    default_base_url = "https://api.hiapi.ai"
-    min_poll_interval = 5.0
-    typical_duration = (100.0, 180.0)
-    models = ("1.1",)
-    supports_list = True
-
-    def model_id(self, request: GenerationRequest) -> str:
-        """``happyhorse-1.1/text-to-video`` and its i2v / r2v siblings."""
-        return f"happyhorse-{self.model_for(request)}/{_TASKS[request.mode]}"
-
-    def submit_body(self, request: GenerationRequest) -> dict[str, Any]:
-        """The JSON body of the submit request."""
-        first, refs = image_urls(request, provider=self.name, allow_data_url=False)
-        payload: dict[str, Any] = {
-            "prompt": request.prompt,
-            "resolution": request.resolution.lower(),
-            "duration": request.duration,
-        }
-        if request.mode is not Mode.I2V:
-            payload["aspect_ratio"] = request.aspect_ratio
-        if request.seed is not None:
-            payload["seed"] = request.seed
-        if request.negative_prompt is not None:
-            payload["negative_prompt"] = request.negative_prompt
-        if first is not None:
-            payload["image_url"] = first
-        if refs:
-            payload["reference_images"] = refs
-        return {"model": self.model_id(request), "input": payload}
-
-    def build_submit(self, request: GenerationRequest, key: str, base: str) -> HttpCall:
-        return HttpCall(
-            "POST", join_url(base, "/v1/tasks"), self._headers(key, json_body=True),
-            json=self.submit_body(request),
-        )
 
     def _envelope_error(
         self, status: int, headers: Mapping[str, str], data: Any, body: bytes
@@ -134,7 +72,7 @@ class HiAPIProvider(Provider):
         assert isinstance(inner, dict)
         raw = str(inner.get("status") or "queued")
         return JobState(
-            status=_STATUSES.get(raw.lower(), Status.QUEUED),
+            status=self.status_of(raw, Status.QUEUED),
             provider_job_id=task_id,
             raw_status=raw,
             created=parse_timestamp(inner.get("created")),
@@ -161,7 +99,7 @@ class HiAPIProvider(Provider):
 
     def _task_state(self, task: dict[str, Any]) -> JobState:
         raw = str(task["status"])
-        mapped = _STATUSES.get(raw.lower(), Status.RUNNING)
+        mapped = self.status_of(raw)
         output_url = None
         expires_at = None
         urls: dict[str, str] = {}
@@ -232,7 +170,7 @@ class HiAPIProvider(Provider):
                     created=parse_timestamp(item.get("created")),
                     prompt=prompt if isinstance(prompt, str) else item.get("prompt"),
                     model=item.get("model") if isinstance(item.get("model"), str) else None,
-                    status=_STATUSES.get(raw.lower(), Status.RUNNING),
+                    status=self.status_of(raw),
                     raw_status=raw or None,
                 )
             )

@@ -15,16 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ProviderError
-from ..request import GenerationRequest, Mode
-from .base import (
-    HttpCall,
-    JobState,
-    Provider,
-    Status,
-    UnexpectedAnswer,
+from .base import HttpCall, JobState, Provider, Status, UnexpectedAnswer
+from .parsing import (
     error_from_answer,
     error_message,
-    image_urls,
     join_url,
     parse_json,
     parse_progress,
@@ -34,17 +28,6 @@ from .base import (
 )
 
 __all__ = ["OpenAIStyleProvider"]
-
-_STATUSES = {
-    "SUBMITTED": Status.QUEUED,
-    "QUEUED": Status.QUEUED,
-    "IN_PROGRESS": Status.RUNNING,
-    "PROCESSING": Status.RUNNING,
-    "SUCCESS": Status.SUCCEEDED,
-    "COMPLETED": Status.SUCCEEDED,
-    "FAILURE": Status.FAILED,
-    "FAILED": Status.FAILED,
-}
 
 # Business error codes inside HTTP 200 that mean something more specific.
 _CODE_STATUS = {
@@ -60,46 +43,6 @@ class OpenAIStyleProvider(Provider):
     """The aggregator: bearer auth, per-mode model ids, errors inside HTTP 200."""
 
     name = "openai"
-    env_key = "HH_OPENAI_API_KEY"
-    base_url_env = "HH_OPENAI_BASE_URL"
-    default_base_url = ""  # an aggregator has no single well-known host: set a base URL
-    min_poll_interval = 5.0
-    typical_duration = (100.0, 150.0)
-    models = ("1.0",)
-    download_needs_key = True
-
-    def model_id(self, request: GenerationRequest) -> str:
-        """``happyhorse-1.0-t2v`` / ``-i2v`` / ``-r2v``."""
-        return f"happyhorse-{self.model_for(request)}-{request.mode.value}"
-
-    def submit_body(self, request: GenerationRequest) -> dict[str, Any]:
-        """The JSON body of the submit request."""
-        first, refs = image_urls(request, provider=self.name, allow_data_url=False)
-        metadata: dict[str, Any] = {"watermark": request.watermark}
-        body: dict[str, Any] = {
-            "model": self.model_id(request),
-            "prompt": request.prompt,
-            "size": request.resolution,
-            "duration": request.duration,
-            "metadata": metadata,
-        }
-        if request.mode is not Mode.I2V:
-            metadata["ratio"] = request.aspect_ratio
-        if request.seed is not None:
-            metadata["seed"] = request.seed
-        if request.mode is Mode.I2V and first is not None:
-            body["input_reference"] = first
-        if request.mode is Mode.R2V:
-            metadata["input"] = {"media": [{"type": "reference_image", "url": u} for u in refs]}
-            if request.reference_type is not None:
-                metadata["reference_type"] = request.reference_type
-        return body
-
-    def build_submit(self, request: GenerationRequest, key: str, base: str) -> HttpCall:
-        return HttpCall(
-            "POST", join_url(base, "/v1/video/generations"), self._headers(key, json_body=True),
-            json=self.submit_body(request),
-        )
 
     def _business_error(
         self, status: int, headers: Mapping[str, str], data: Any
@@ -126,7 +69,7 @@ class OpenAIStyleProvider(Provider):
         assert isinstance(data, dict)
         raw = str(data.get("status") or "QUEUED")
         return JobState(
-            status=_STATUSES.get(raw.upper(), Status.QUEUED),
+            status=self.status_of(raw, Status.QUEUED),
             progress=parse_progress(data.get("progress")),
             provider_job_id=task_id,
             raw_status=raw,
@@ -152,7 +95,7 @@ class OpenAIStyleProvider(Provider):
         raw = data.get("status") if isinstance(data, dict) else None
         if not isinstance(data, dict) or not isinstance(raw, str):
             raise UnexpectedAnswer(self.name, status, None, f"unreadable task: {short_text(body)}")
-        mapped = _STATUSES.get(raw.upper(), Status.RUNNING)
+        mapped = self.status_of(raw)
         output = None
         if mapped is Status.SUCCEEDED:
             task_id = data.get("task_id") or data.get("id")

@@ -13,15 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InsufficientCredits
-from ..request import GenerationRequest, Mode
-from .base import (
-    HttpCall,
-    JobState,
-    Provider,
-    Status,
-    UnexpectedAnswer,
+from .base import HttpCall, JobState, Provider, Status, UnexpectedAnswer
+from .parsing import (
     find_url,
-    image_urls,
     is_http_url,
     join_url,
     parse_json,
@@ -39,17 +33,6 @@ RESERVATION_NOTE = (
     "reservation is refused even for a cheaper clip; top up (a balance above about $10 avoids it)"
 )
 
-_STATUSES = {
-    "QUEUED": Status.QUEUED,
-    "PENDING": Status.QUEUED,
-    "PROCESSING": Status.RUNNING,
-    "RUNNING": Status.RUNNING,
-    "COMPLETED": Status.SUCCEEDED,
-    "SUCCEEDED": Status.SUCCEEDED,
-    "FAILED": Status.FAILED,
-}
-
-
 _OUTPUT_KEYS = ("video", "video_url", "url", "output")
 
 
@@ -62,50 +45,9 @@ class SegmindProvider(Provider):
     """Segmind: ``x-api-key`` auth, v2 submit, ``status_url`` polling, ``response_url`` result."""
 
     name = "segmind"
-    env_key = "SEGMIND_API_KEY"
-    base_url_env = "HH_SEGMIND_BASE_URL"
-    default_base_url = "https://api.segmind.com"
-    # Not documented; a status call is light, but a few seconds apart is plenty.
-    min_poll_interval = 3.0
-    typical_duration = (100.0, 180.0)
-    models = ("1.1", "1.0")
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"x-api-key": key}
-
-    def slug(self, request: GenerationRequest) -> str:
-        """The model slug, ``happyhorse-1.1`` or ``happyhorse-1.0``."""
-        return f"happyhorse-{self.model_for(request)}"
-
-    def submit_body(self, request: GenerationRequest) -> dict[str, Any]:
-        """The JSON body of the submit request."""
-        first, refs = image_urls(request, provider=self.name, allow_data_url=True)
-        body: dict[str, Any] = {
-            "prompt": request.prompt,
-            "resolution": request.resolution,
-            "duration": request.duration,
-            "prompt_extend": request.prompt_extend,
-            "watermark": request.watermark,
-        }
-        if request.negative_prompt is not None:
-            body["negative_prompt"] = request.negative_prompt
-        if request.mode is not Mode.I2V:
-            body["aspect_ratio"] = request.aspect_ratio
-        if request.seed is not None:
-            body["seed"] = request.seed
-        if first is not None:
-            body["image"] = first
-        if refs:
-            body["reference_images"] = refs
-        return body
-
-    def build_submit(self, request: GenerationRequest, key: str, base: str) -> HttpCall:
-        return HttpCall(
-            "POST",
-            join_url(base, f"/v2/{self.slug(request)}"),
-            self._headers(key, json_body=True),
-            json=self.submit_body(request),
-        )
 
     def parse_submit(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
         if not 200 <= status < 300:
@@ -130,7 +72,7 @@ class SegmindProvider(Provider):
         }
         raw = str(data.get("status") or "QUEUED")
         return JobState(
-            status=_STATUSES.get(raw.upper(), Status.QUEUED),
+            status=self.status_of(raw, Status.QUEUED),
             provider_job_id=request_id,
             raw_status=raw,
             urls=urls,
@@ -156,7 +98,7 @@ class SegmindProvider(Provider):
         # FAILED comes as 422 with the body still saying FAILED.
         if isinstance(data, dict) and isinstance(raw, str) and (200 <= status < 300 or
                                                                raw.upper() == "FAILED"):
-            mapped = _STATUSES.get(raw.upper(), Status.RUNNING)
+            mapped = self.status_of(raw)
             error = None
             if mapped is Status.FAILED:
                 err = data.get("error") or data.get("detail") or data.get("message")

@@ -25,16 +25,16 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anywidget
 import traitlets as t
 
-from ..pricing import format_money
-from ..sweep_axes import AxisSpec, display_text, layout_of
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..sweep import Sweep, SweepProgress, SweepResult
+from ..media import poster_jpeg
+from ..present import display_text, format_money
+from ..sweep import Sweep, SweepProgress, SweepResult
+from ..sweep.axes import AxisSpec
+from ..sweep.plan import layout_of
 
 __all__ = ["SweepGrid", "compare"]
 
@@ -390,21 +390,11 @@ def compare(
 
 def _small_poster(path: pathlib.Path) -> bytes:
     """The clip's first frame as a small JPEG (a grid cell is a few hundred pixels wide)."""
-    import io
-
-    from PIL import Image
-
-    from ..media import poster_frame
-
-    image = Image.open(io.BytesIO(poster_frame(path, at=0.0)))
-    image.thumbnail((POSTER_SIZE, POSTER_SIZE))
-    buf = io.BytesIO()
-    image.convert("RGB").save(buf, format="JPEG", quality=80)
-    return buf.getvalue()
+    return poster_jpeg(path, at=0.0, box=POSTER_SIZE, quality=80)
 
 
 def _default_layout(axes: Sequence[AxisSpec]) -> dict[str, int | None]:
-    """The sweep's own placement of ``axes`` (:func:`~hh_notebook.sweep_axes.layout_of`),
+    """The sweep's own placement of ``axes`` (:func:`~hh_notebook.sweep.plan.layout_of`),
     nothing inside the cells."""
     rows, columns, pages = layout_of(axes)
     return {"rows": rows, "columns": columns, "pages": pages, "inner": None}

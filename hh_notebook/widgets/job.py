@@ -18,45 +18,24 @@ import asyncio
 import contextlib
 import pathlib
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import anywidget
 import traitlets as t
 
-from ..display import (
-    JobSnapshot,
-    describe_params,
-    job_cost_text,
-    normalise_progress,
-    static_html,
-    status_value,
-)
+from ..media import poster_frame, probe_clip
+from ..present import describe_params, job_cost_text, normalise_progress, status_value
+from ..runtime import spawn
+from ..views.static import JobSnapshot, static_html
 
-__all__ = ["JobWidget", "spawn"]
+__all__ = ["JobWidget"]
 
 _HERE = pathlib.Path(__file__).parent
 #: Clip bytes go to the browser in chunks of this size (one comm message each), so that no
 #: single websocket frame grows with the clip.
 CHUNK_BYTES = 2 * 1024 * 1024
 TERMINAL = frozenset({"succeeded", "failed", "expired"})
-
-_tasks: set[asyncio.Future[Any]] = set()
-
-
-def spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any] | None:
-    """Run ``coro`` in the background on the running event loop (the kernel's), keeping a
-    reference until it ends. Without a running loop (plain Python), run it to completion."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(coro)
-        return None
-    task = loop.create_task(coro)
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
-    return task
-
 
 class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
     """Live view of one job: request, estimate, progress, then the clip with its audio.
@@ -230,8 +209,6 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self._video_path = path
         info: dict[str, Any] = {"name": path.name, "size": path.stat().st_size}
         with contextlib.suppress(Exception):
-            from ..media import probe_clip
-
             probe = probe_clip(path)
             info.update(
                 width=probe.width,
@@ -269,8 +246,6 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
         data = path.read_bytes()
         poster = b""
         with contextlib.suppress(Exception):
-            from ..media import poster_frame
-
             poster = poster_frame(path, at=0.0)
         count = max(1, -(-len(data) // CHUNK_BYTES))
         for index in range(count):
@@ -347,7 +322,7 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
         )
 
     def static_html(self, status: str | None = None) -> str:
-        """The exported-notebook view: see :func:`hh_notebook.display.static_html`."""
+        """The exported-notebook view: see :func:`hh_notebook.views.static.static_html`."""
         return static_html(self.snapshot(status))
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:

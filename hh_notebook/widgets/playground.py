@@ -18,13 +18,17 @@ from typing import Any
 
 import ipywidgets as w
 
+from .. import catalog
 from ..client import client_for
-from .job import JobWidget, spawn
+from ..pricing import estimate_cost
+from ..request import GenerationRequest
+from ..runtime import spawn
+from .job import JobWidget
 
-__all__ = ["Playground", "client_for"]
+__all__ = ["Playground"]
 
 THUMB_PX = 72
-MAX_REFS = 9
+MAX_REFS = catalog.MAX_REFERENCES
 
 
 def _thumbnail(data: bytes) -> bytes:
@@ -52,16 +56,13 @@ class Playground(w.VBox):  # type: ignore[misc]
         clients: dict[str | None, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        from ..request import ASPECT_RATIOS, PROVIDERS, RESOLUTIONS
-
         self._clients: dict[str | None, Any] = clients if clients is not None else {}
-        self._aspects = ASPECT_RATIOS
         start_provider = provider
         if start_provider is None:
             try:
                 start_provider = client_for(None, self._clients).provider
             except Exception:  # noqa: BLE001 - no provider yet: the form still works offline
-                start_provider = PROVIDERS[0]
+                start_provider = catalog.PROVIDERS[0]
         full = w.Layout(width="100%")
         self.prompt = w.Textarea(
             placeholder="Describe the clip, its motion and its sound…",
@@ -71,14 +72,18 @@ class Playground(w.VBox):  # type: ignore[misc]
             placeholder="Negative prompt (optional)", layout=w.Layout(width="100%", height="40px")
         )
         self.provider = w.Dropdown(
-            options=list(PROVIDERS), value=start_provider, description="Provider"
+            options=list(catalog.PROVIDERS), value=start_provider, description="Provider"
         )
         self.resolution = w.ToggleButtons(
-            options=list(RESOLUTIONS), value="720P", description="Resolution"
+            options=list(catalog.RESOLUTIONS), value=catalog.DEFAULT_RESOLUTION,
+            description="Resolution"
         )
-        self.duration = w.IntSlider(value=5, min=3, max=15, description="Duration (s)")
+        low, high = catalog.duration_range(start_provider)
+        self.duration = w.IntSlider(value=catalog.DEFAULT_DURATION, min=low, max=high,
+                                    description="Duration (s)")
         self.aspect = w.Dropdown(
-            options=list(ASPECT_RATIOS[start_provider]), value="16:9", description="Aspect"
+            options=list(catalog.aspect_ratios(start_provider)),
+            value=catalog.DEFAULT_ASPECT_RATIO, description="Aspect"
         )
         self.seed = w.Text(value="", placeholder="random", description="Seed")
         self.extend = w.Checkbox(value=True, description="Prompt extend", indent=False)
@@ -130,7 +135,7 @@ class Playground(w.VBox):  # type: ignore[misc]
     # ------------------------------------------------------------------ inputs
 
     def _provider_changed(self, _change: Any = None) -> None:
-        ratios = list(self._aspects[self.provider.value])
+        ratios = list(catalog.aspect_ratios(self.provider.value))
         current = self.aspect.value
         self.aspect.options = ratios
         self.aspect.value = current if current in ratios else ratios[0]
@@ -179,8 +184,6 @@ class Playground(w.VBox):  # type: ignore[misc]
 
     def request(self) -> Any:
         """The :class:`~hh_notebook.request.GenerationRequest` the form describes right now."""
-        from ..request import GenerationRequest
-
         seed_text = self.seed.value.strip()
         seed: Any = None
         if seed_text:
@@ -199,8 +202,6 @@ class Playground(w.VBox):  # type: ignore[misc]
         )
 
     def _changed(self, _change: Any = None) -> None:
-        from ..pricing import estimate_cost
-
         request = self.request()
         provider = self.provider.value
         problems = [str(p) for p in request.problems(provider)]
@@ -225,13 +226,10 @@ class Playground(w.VBox):  # type: ignore[misc]
 
     def render(self) -> JobWidget:
         """Submit the form's request and add its job widget below the form."""
-        from ..request import default_model
-
         request = self.request()
         provider = self.provider.value
-        widget = JobWidget(
-            request=request, provider=provider, model=request.model or default_model(provider)
-        )
+        widget = JobWidget(request=request, provider=provider,
+                           model=request.model or catalog.default_version(provider))
         widget.set_status("submitting")
         self.jobs.children = (widget, *self.jobs.children)
         try:

@@ -1,10 +1,7 @@
-"""Images in, clips out.
-
-Images: :func:`load_image` turns whatever the user has (a local path, raw
-bytes, a PIL image, a numpy array, or an http(s) URL) into one
-:class:`ImageData`; :func:`check_image` checks it against the limits every
-HappyHorse provider documents; :func:`to_data_url` encodes it for providers
-that accept inline images.
+"""Images in: whatever the user has (a local path, raw bytes, a PIL image, a numpy array, or
+an http(s) URL) becomes one :class:`ImageData`; :func:`check_image` checks it against the
+limits the providers document (from :mod:`hh_notebook.catalog`); :func:`to_data_url` encodes
+it for providers that accept inline images.
 
     >>> from PIL import Image
     >>> img = load_image(Image.new("RGB", (640, 360)))
@@ -12,9 +9,6 @@ that accept inline images.
     ('image/png', 640, 360)
     >>> check_image(img)
     []
-
-Clips: :func:`probe_clip`, :func:`poster_frame` and :func:`contact_sheet` read
-MP4 files with PyAV (``pip install av``), imported only when they are called.
 """
 
 from __future__ import annotations
@@ -22,48 +16,28 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import numbers
 import os
 import pathlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from hh_notebook.errors import FieldError, MediaError, MissingDependency, ValidationError
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from ..catalog import IMAGE_RULES, ImageRules
+from ..errors import FieldError, ValidationError
+from ..present import safe_repr
 
 __all__ = [
-    "ACCEPTED_MIMES",
-    "MAX_ASPECT",
-    "MAX_IMAGE_BYTES",
-    "MIN_IMAGE_SIDE",
-    "ClipInfo",
     "ImageData",
     "StoredImage",
     "check_image",
-    "contact_sheet",
     "is_url",
     "load_image",
-    "poster_frame",
-    "probe_clip",
-    "safe_repr",
     "to_data_url",
 ]
 
-#: Formats every provider documents for image inputs (JPEG/JPG, PNG, WEBP).
-ACCEPTED_MIMES = ("image/jpeg", "image/png", "image/webp")
-#: Largest accepted image file, in bytes (10 MB).
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
-#: Both sides of an input image must be at least this many pixels.
-MIN_IMAGE_SIDE = 300
-#: Width/height must lie between 1/MAX_ASPECT and MAX_ASPECT (1:2.5 to 2.5:1).
-MAX_ASPECT = 2.5
-
 # Files larger than this are not even read: they can only be rejected.
-_READ_CAP = 4 * MAX_IMAGE_BYTES
+_READ_CAP = 4 * IMAGE_RULES.max_bytes
 # Loaded files and encoded in-memory images are kept this long (in bytes), so that
 # validating, recording, fingerprinting and sending one request (or a sweep of
 # many sharing the same references) reads, hashes and PNG-encodes each image once.
@@ -143,6 +117,10 @@ class StoredImage:
     width: int | None = None
     height: int | None = None
 
+    def safe_description(self) -> str:
+        """How it appears in messages (its bytes are not available)."""
+        return f"<stored image sha256={self.sha256[:12]}…>"
+
     def describe(self) -> dict[str, Any]:
         """The same JSON description the original image had."""
         return {
@@ -158,47 +136,6 @@ class StoredImage:
 def is_url(value: object) -> bool:
     """True for a string that is an http(s) URL (these are passed on, never fetched)."""
     return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
-
-
-def safe_repr(value: object, limit: int = 80) -> Any:
-    """A short, safe stand-in for ``value`` in error messages and logs.
-
-    Numbers, booleans and None stay as they are; text is cut to ``limit``
-    characters; bytes, images and arrays become a one-line summary.
-
-    >>> safe_repr(b"x" * 5_000_000)
-    '<5000000 bytes>'
-    >>> safe_repr("a" * 100, limit=10)
-    'aaaaaaaaa…'
-    """
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, numbers.Integral):  # numpy scalars and the like
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, str):
-        return value if len(value) <= limit else value[: limit - 1] + "…"
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return f"<{len(value)} bytes>"
-    if isinstance(value, os.PathLike):
-        return safe_repr(os.fspath(value), limit)
-    if isinstance(value, StoredImage):
-        return f"<stored image sha256={value.sha256[:12]}…>"
-    shape = getattr(value, "shape", None)
-    dtype = getattr(value, "dtype", None)
-    if shape is not None and dtype is not None:
-        return f"<array {dtype} {tuple(shape)}>"
-    size = getattr(value, "size", None)
-    mode = getattr(value, "mode", None)
-    if mode is not None and isinstance(size, tuple):
-        return f"<PIL image {mode} {size[0]}x{size[1]}>"
-    if isinstance(value, (list, tuple)):
-        items = [safe_repr(item, limit=40) for item in list(value)[:10]]
-        more = ", …" if len(value) > 10 else ""
-        return f"[{', '.join(repr(i) for i in items)}{more}]"
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _sniff_mime(data: bytes) -> str | None:
@@ -411,13 +348,22 @@ def _encode_array(arr: Any, field: str) -> bytes:
     return _encode_pil(Image.fromarray(np.ascontiguousarray(arr), mode=mode))
 
 
-def check_image(img: ImageData, *, field: str = "image") -> list[FieldError]:
-    """Check a loaded image against the documented input limits.
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
 
-    Returns one :class:`FieldError` per broken limit (empty when fine):
-    format JPEG/PNG/WEBP, both sides at least 300 px, at most 10 MB, aspect
-    ratio between 1:2.5 and 2.5:1. URL images cannot be checked (they are
-    never fetched) and always pass.
+
+def _ratio_text(rules: ImageRules) -> str:
+    return f"1:{rules.max_aspect:g} to {rules.max_aspect:g}:1"
+
+
+def check_image(img: ImageData, *, field: str = "image",
+                rules: ImageRules = IMAGE_RULES) -> list[FieldError]:
+    """Check a loaded image against the documented input limits (``rules``, by default the
+    ones every provider shares).
+
+    Returns one :class:`FieldError` per broken limit (empty when fine): the format, the
+    shortest side, the file size and the aspect ratio. URL images cannot be checked (they
+    are never fetched) and always pass.
 
     >>> from PIL import Image
     >>> for problem in check_image(load_image(Image.new("RGB", (200, 900)))):
@@ -429,35 +375,27 @@ def check_image(img: ImageData, *, field: str = "image") -> list[FieldError]:
         return []
     shown = img.path if img.path is not None else f"<{img.size} bytes>"
     errors: list[FieldError] = []
-    if img.mime not in ACCEPTED_MIMES:
+    if img.mime not in rules.formats:
         found = img.mime.split("/")[1].upper() if img.mime else "an unknown format"
         errors.append(FieldError(field, shown, "JPEG, JPG, PNG or WEBP", f"the image is {found}"))
-    if img.size is not None and img.size > MAX_IMAGE_BYTES:
-        errors.append(
-            FieldError(
-                field, shown, "at most 10 MB",
-                f"the file is {img.size / (1024 * 1024):.1f} MB",
-            )
-        )
+    if img.size is not None and img.size > rules.max_bytes:
+        errors.append(FieldError(field, shown, f"at most {_megabytes(rules.max_bytes)}",
+                                 f"the file is {img.size / (1024 * 1024):.1f} MB"))
     if img.width is not None and img.height is not None:
-        if min(img.width, img.height) < MIN_IMAGE_SIDE:
-            errors.append(
-                FieldError(
-                    field, shown, "both sides at least 300 px",
-                    f"the image is {img.width}x{img.height} px; both sides must be at least "
-                    "300 px",
-                )
-            )
+        side = rules.min_side
+        if min(img.width, img.height) < side:
+            errors.append(FieldError(
+                field, shown, f"both sides at least {side} px",
+                f"the image is {img.width}x{img.height} px; both sides must be at least "
+                f"{side} px"))
         ratio = img.width / img.height
-        if ratio > MAX_ASPECT or ratio < 1 / MAX_ASPECT:
+        if ratio > rules.max_aspect or ratio < 1 / rules.max_aspect:
             pretty = f"{ratio:.2f}:1" if ratio >= 1 else f"1:{1 / ratio:.2f}"
-            errors.append(
-                FieldError(
-                    field, shown, "an aspect ratio between 1:2.5 and 2.5:1",
-                    f"the aspect ratio {img.width}:{img.height} ({pretty}) is outside "
-                    "1:2.5 to 2.5:1",
-                )
-            )
+            errors.append(FieldError(
+                field, shown,
+                f"an aspect ratio between 1:{rules.max_aspect:g} and {rules.max_aspect:g}:1",
+                f"the aspect ratio {img.width}:{img.height} ({pretty}) is outside "
+                f"{_ratio_text(rules)}"))
     return errors
 
 
@@ -473,143 +411,3 @@ def to_data_url(img: ImageData) -> str:
         return img.source_url
     mime = img.mime or "application/octet-stream"
     return f"data:{mime};base64,{base64.b64encode(img.data).decode('ascii')}"
-
-
-# --------------------------------------------------------------------------- clips
-
-
-@dataclass(frozen=True)
-class ClipInfo:
-    """What :func:`probe_clip` found in a clip: size, length, rate and codecs."""
-
-    width: int
-    height: int
-    duration: float
-    fps: float
-    video_codec: str
-    audio_codec: str | None
-    has_audio: bool
-
-
-def _av() -> Any:
-    try:
-        import av
-    except ImportError:
-        raise MissingDependency(
-            "reading clips needs PyAV: pip install 'av>=12' (or pip install 'hh_notebook[sandbox]')"
-        ) from None
-    return av
-
-
-def _open_clip(path: str | os.PathLike[str]) -> Any:
-    av = _av()
-    try:
-        return av.open(os.fspath(path))
-    except (av.error.FFmpegError, OSError) as exc:
-        raise MediaError(f"cannot read {os.fspath(path)!r} as a video: {exc}") from None
-
-
-def _video_stream(container: Any, path: str | os.PathLike[str]) -> Any:
-    """The clip's first video stream; MediaError when it has none."""
-    if not container.streams.video:
-        raise MediaError(f"{os.fspath(path)!r} has no video stream")
-    return container.streams.video[0]
-
-
-def probe_clip(path: str | os.PathLike[str]) -> ClipInfo:
-    """Describe a clip: resolution, duration (s), frame rate and codecs.
-
-    >>> info = probe_clip("clip.mp4")  # doctest: +SKIP
-    >>> (info.width, info.height, info.video_codec, info.audio_codec)  # doctest: +SKIP
-    (1280, 720, 'h264', 'aac')
-    """
-    with _open_clip(path) as container:
-        video = _video_stream(container, path)
-        audio = container.streams.audio[0] if container.streams.audio else None
-        fps = float(video.average_rate or video.guessed_rate or 0)
-        duration = _duration_seconds(container, video)
-        return ClipInfo(
-            width=video.codec_context.width,
-            height=video.codec_context.height,
-            duration=duration,
-            fps=fps,
-            video_codec=video.codec_context.name,
-            audio_codec=audio.codec_context.name if audio is not None else None,
-            has_audio=audio is not None,
-        )
-
-
-def _duration_seconds(container: Any, video: Any) -> float:
-    if video.duration is not None and video.time_base is not None:
-        return float(video.duration * video.time_base)
-    if container.duration is not None:
-        return container.duration / 1_000_000
-    return 0.0
-
-
-def _frames_at(path: str | os.PathLike[str], fractions: list[float]) -> Iterator[Any]:
-    """Yield one decoded frame (PIL image) per fraction of the clip's length, in order."""
-    with _open_clip(path) as container:
-        video = _video_stream(container, path)
-        duration = _duration_seconds(container, video)
-        for fraction in fractions:
-            target = max(0.0, min(fraction, 1.0)) * duration
-            yield _frame_near(container, video, target)
-
-
-def _frame_near(container: Any, video: Any, target: float) -> Any:
-    """Decode the first frame at or after ``target`` seconds (the last one if past the end)."""
-    time_base = video.time_base
-    container.seek(int(target / time_base) if time_base else 0, stream=video, backward=True)
-    last = None
-    for frame in container.decode(video):
-        last = frame
-        if frame.time is not None and frame.time + 1e-6 >= target:
-            break
-    if last is None:
-        raise MediaError("the clip has no decodable video frame")
-    return last.to_image()
-
-
-def poster_frame(path: str | os.PathLike[str], at: float = 0.5, fmt: str = "JPEG") -> bytes:
-    """One frame of the clip as an image, ``at`` a fraction of its length (0.0–1.0).
-
-    Returns JPEG bytes by default (``fmt="PNG"`` for PNG): small enough to
-    serve as a ``<video poster>``.
-
-    >>> jpeg = poster_frame("clip.mp4", at=0.0)  # doctest: +SKIP
-    """
-    if fmt.upper() not in ("JPEG", "PNG"):
-        raise ValueError("fmt must be 'JPEG' or 'PNG'")
-    (frame,) = list(_frames_at(path, [at]))
-    buf = io.BytesIO()
-    options: dict[str, Any] = {"quality": 85} if fmt.upper() == "JPEG" else {}
-    frame.convert("RGB").save(buf, format=fmt.upper(), **options)
-    return buf.getvalue()
-
-
-def contact_sheet(path: str | os.PathLike[str], n: int = 8, height: int = 180) -> bytes:
-    """A strip of ``n`` evenly spaced frames of the clip, side by side, as one PNG.
-
-    Frames are taken at the middle of ``n`` equal slices of the clip and
-    scaled to ``height`` pixels (aspect kept), so the strip prints well.
-
-    >>> png = contact_sheet("clip.mp4", n=6)  # doctest: +SKIP
-    """
-    from PIL import Image
-
-    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 100:
-        raise ValueError("n must be an int from 1 to 100")
-    fractions = [(i + 0.5) / n for i in range(n)]
-    frames = []
-    for frame in _frames_at(path, fractions):
-        width = max(1, round(frame.width * height / frame.height))
-        frames.append(frame.convert("RGB").resize((width, height)))
-    sheet = Image.new("RGB", (sum(f.width for f in frames), height))
-    x = 0
-    for frame in frames:
-        sheet.paste(frame, (x, 0))
-        x += frame.width
-    buf = io.BytesIO()
-    sheet.save(buf, format="PNG")
-    return buf.getvalue()

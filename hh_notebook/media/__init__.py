@@ -1,0 +1,24 @@
+"""Images in (checked against the providers' limits, encoded for sending) and clips out
+(probe, poster frames, contact sheets).
+
+>>> from hh_notebook.media import load_image, probe_clip   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .clips import ClipInfo, contact_sheet, poster_frame, poster_jpeg, probe_clip
+from .images import ImageData, StoredImage, check_image, is_url, load_image, to_data_url
+
+__all__ = [
+    "ClipInfo",
+    "ImageData",
+    "StoredImage",
+    "check_image",
+    "contact_sheet",
+    "is_url",
+    "load_image",
+    "poster_frame",
+    "poster_jpeg",
+    "probe_clip",
+    "to_data_url",
+]

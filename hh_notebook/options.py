@@ -1,0 +1,155 @@
+"""One option table for the two front doors: the ``%%happyhorse`` magic and the
+``happyhorse`` command take the same options, spelled and explained once here, with every
+limit read from :mod:`hh_notebook.catalog`.
+
+>>> [o.flags for o in OPTIONS if o.param == "duration"]
+[('-d', '--duration')]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import catalog
+
+__all__ = ["OPTIONS", "Option", "add_options", "magic_options", "request_fields"]
+
+
+def _duration_help() -> str:
+    low, high = catalog.duration_range()
+    ranges = {f"{lo}–{hi}" for c in catalog.CONTRACTS.values() for lo, hi in [c.durations]}
+    others = sorted(r for r in ranges if r != f"{low}–{high}")
+    extra = f" ({', '.join(others)} where a provider allows)" if others else ""
+    return (f"clip length, whole seconds {low}–{high}{extra} "
+            f"(default {catalog.DEFAULT_DURATION})")
+
+
+def _aspect_help() -> str:
+    common = catalog.aspect_ratios("segmind")
+    more = [r for r in catalog.RATIOS_9 if r not in common]
+    return (f"aspect ratio: {', '.join(common)}; also {', '.join(more)} where the provider "
+            f"takes them (default {catalog.DEFAULT_ASPECT_RATIO})")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its flags, argparse settings, the request field it fills (``param``, if
+    any) and the
+    front doors that offer it (``"magic"``, ``"generate"``, ``"sweep"``)."""
+
+    flags: tuple[str, ...]
+    help: str | Callable[[], str]
+    doors: frozenset[str]
+    param: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dest(self) -> str:
+        """Where argparse stores it."""
+        return str(self.settings.get("dest") or self.flags[-1].lstrip("-").replace("-", "_"))
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of ``add_argument`` (help text made now)."""
+        text = self.help() if callable(self.help) else self.help
+        return {**self.settings, "help": text}
+
+
+_ALL = frozenset({"magic", "generate", "sweep"})
+_RUNS = frozenset({"magic", "generate"})
+_SWEEPS = frozenset({"magic", "sweep"})
+_CLI = frozenset({"generate", "sweep"})
+
+#: Every option of the magic and the command, in the order ``--help`` lists them.
+OPTIONS: tuple[Option, ...] = (
+    Option(("-d", "--duration"), _duration_help, _ALL, "duration", {"type": int}),
+    Option(("-r", "--resolution"),
+           f"{' or '.join(catalog.RESOLUTIONS)} (default {catalog.DEFAULT_RESOLUTION})",
+           _ALL, "resolution"),
+    Option(("-a", "--aspect"), _aspect_help, _ALL, "aspect_ratio",
+           {"metavar": "RATIO", "dest": "aspect_ratio"}),
+    Option(("-s", "--seed"), f"seed 0–{catalog.MAX_SEED} (default: random)", _ALL, "seed",
+           {"type": int}),
+    Option(("--image",), "first frame: image-to-video (a path, an http(s) URL, or in a "
+           "notebook a variable holding a path, bytes, a PIL image or an array)", _ALL,
+           "image", {"metavar": "PATH|URL|VAR"}),
+    Option(("--ref",), f"reference image (repeat up to {catalog.MAX_REFERENCES} times): "
+           "reference-to-video; cite them as [Image N]", _ALL, "reference_images",
+           {"action": "append", "metavar": "PATH|URL|VAR", "dest": "reference_images"}),
+    Option(("--reference-type",), "reference-to-video: how references are used "
+           f"({' or '.join(catalog.REFERENCE_TYPES)}; the aggregator only)", _ALL,
+           "reference_type", {"choices": catalog.REFERENCE_TYPES}),
+    Option(("-n", "--negative"), "negative prompt (quote it)", _ALL, "negative_prompt",
+           {"metavar": "TEXT", "dest": "negative_prompt"}),
+    Option(("--no-extend",), "don't let the provider rewrite the prompt", _ALL,
+           "prompt_extend", {"action": "store_true"}),
+    Option(("--watermark",), "ask for the provider's watermark", _ALL, "watermark",
+           {"action": "store_true"}),
+    Option(("--provider",), f"{', '.join(catalog.PROVIDERS)} (default: HH_PROVIDER, the "
+           "first provider whose key is set, else the local sandbox)", _ALL),
+    Option(("--model",), "HappyHorse version (default: the provider's)", _ALL, "model",
+           {"choices": catalog.versions()}),
+    Option(("-o", "--output"), "bind the job (the request on --dry-run, the sweep with "
+           "--sweep) to this notebook variable", frozenset({"magic"}), None,
+           {"metavar": "VAR"}),
+    Option(("--wait",), "block until the clip is on disk", frozenset({"magic"}), None,
+           {"action": "store_true"}),
+    Option(("--dry-run",), "validate, show the mode and the estimated cost, spend nothing",
+           _ALL, None, {"action": "store_true"}),
+    Option(("--force",), "pay again even if this exact seeded clip was paid", _ALL, None,
+           {"action": "store_true"}),
+    Option(("--sweep",), "a sweep axis (repeatable), e.g. seed=1-4 or aspect=16:9,9:16: a "
+           "comparison grid", _SWEEPS, None, {"action": "append", "metavar": "NAME=VALUES"}),
+    Option(("--budget",), "sweep: refuse to start above this estimated cost", _SWEEPS, None,
+           {"type": float}),
+    Option(("--confirm",), "sweep: run even above the budget", _SWEEPS, None,
+           {"action": "store_true"}),
+    Option(("--concurrency",), "sweep: jobs in flight at once per provider", _SWEEPS, None,
+           {"type": int}),
+    Option(("--report",), "sweep: write a report folder here", frozenset({"sweep"})),
+    Option(("--csv",), "sweep: write the result table here", frozenset({"sweep"})),
+    Option(("--data-dir",), "journal and clips (default HH_DATA_DIR, else the per-user data "
+           "directory)", _CLI),
+)
+
+
+def options_for(door: str) -> list[Option]:
+    """The options one front door offers."""
+    return [o for o in OPTIONS if door in o.doors]
+
+
+def add_options(parser: argparse.ArgumentParser, door: str) -> None:
+    """Add ``door``'s options to an argparse parser (the command's subcommands)."""
+    for option in options_for(door):
+        parser.add_argument(*option.flags, **option.kwargs())
+
+
+def magic_options(func: Any) -> Any:
+    """Decorate a magic with the magic's options (``magic_arguments``), in table order."""
+    from IPython.core.magic_arguments import argument, magic_arguments
+
+    for option in reversed(options_for("magic")):
+        func = argument(*option.flags, **option.kwargs())(func)
+    return magic_arguments()(func)
+
+
+def request_fields(args: argparse.Namespace, options: Iterable[Option] = OPTIONS
+                   ) -> dict[str, Any]:
+    """The request fields the parsed options set (``--no-extend`` → ``prompt_extend=False``;
+    options not given are left out)."""
+    fields: dict[str, Any] = {}
+    for option in options:
+        if option.param is None or not hasattr(args, option.dest):
+            continue
+        value = getattr(args, option.dest)
+        if option.param == "prompt_extend":
+            if value:
+                fields["prompt_extend"] = False
+        elif option.param == "watermark":
+            if value:
+                fields["watermark"] = True
+        elif value is not None:
+            fields[option.param] = value
+    return fields
