@@ -36,7 +36,7 @@ nothing, and a seeded request already paid for is served from disk.
 
 from __future__ import annotations
 
-from typing import Any
+import typing
 
 from ._version import __version__
 from .client import Client, Prepared, default_client, generate
@@ -67,6 +67,13 @@ from .pricing import CostEstimate, CostTotal, estimate_cost, sum_costs
 from .providers.base import JobState, Status
 from .request import PROVIDERS, CheckedRequest, GenerationRequest, Mode
 from .sweep import Sweep, SweepResult, sweep
+
+if typing.TYPE_CHECKING:  # the lazily imported names, for type checkers
+    from .sandbox import Sandbox
+    from .widgets.grid import SweepGrid, compare
+    from .widgets.job import JobWidget
+    from .widgets.playground import Playground
+    from .widgets.show import show
 
 __all__ = [
     "PROVIDERS",
@@ -134,7 +141,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
@@ -149,7 +156,7 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-def load_ipython_extension(ipython: Any) -> None:
+def load_ipython_extension(ipython: object) -> None:
     """``%load_ext hh_notebook``: register the ``%%happyhorse`` / ``%happyhorse`` magics."""
     from .magics import load_ipython_extension as _load
 

@@ -31,7 +31,6 @@ only where the provider takes them), the model version and the reference type.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import hashlib
 import json
@@ -53,6 +52,7 @@ from .request_checks import (
     image_tokens,
     is_chinese,
     is_int,
+    unknown_parameter_message,
 )
 
 if TYPE_CHECKING:
@@ -402,40 +402,12 @@ class CheckedRequest:
 # ---------------------------------------------------------------------- unknown parameters
 
 _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(GenerationRequest))
-# Names people reach for (often another provider's wording) -> the field meant.
-_ALIASES = {
-    "ratio": "aspect_ratio", "aspect": "aspect_ratio", "size": "resolution",
-    "res": "resolution", "length": "duration", "seconds": "duration",
-    "first_frame": "image", "image_url": "image", "input_reference": "image",
-    "images": "reference_images", "references": "reference_images", "refs": "reference_images",
-    "negative": "negative_prompt", "version": "model", "model_version": "model",
-}
-_AUDIO_WORDS = frozenset({"audio", "audio_file", "audio_url", "sound", "music", "voice"})
-
-
-def _unknown_parameter_message(names: list[str]) -> str:
-    lines = []
-    for name in names:
-        if name in _AUDIO_WORDS:
-            lines.append(
-                f"{name!r}: HappyHorse takes no audio input; it generates synchronized audio "
-                "itself. Describe the sound (dialogue, music, ambience) in the prompt instead."
-            )
-            continue
-        guess = _ALIASES.get(name) or next(
-            iter(difflib.get_close_matches(name, sorted(_FIELD_NAMES), n=1)), None
-        )
-        hint = f"; did you mean {guess!r}?" if guess else ""
-        lines.append(f"{name!r} is not a GenerationRequest parameter{hint}")
-    return "\n".join(lines)
-
-
 def _reject_unknown_parameters(init: Any) -> Any:
     @functools.wraps(init)
     def __init__(self: GenerationRequest, *args: Any, **kwargs: Any) -> None:
         unknown = sorted(set(kwargs) - _FIELD_NAMES)
         if unknown:
-            raise UnknownParameter(unknown, _unknown_parameter_message(unknown))
+            raise UnknownParameter(unknown, unknown_parameter_message(unknown, _FIELD_NAMES))
         init(self, *args, **kwargs)
 
     return __init__

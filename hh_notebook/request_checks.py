@@ -8,6 +8,7 @@ and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import numbers
 import os
 import re
@@ -365,3 +366,32 @@ def describe_image(value: object, loaded: ImageData | None = None) -> dict[str, 
             return {"kind": "file", "path": os.fspath(value), "sha256": None,
                     "error": exc.errors[0].message}
         return {"kind": "invalid", "repr": safe_repr(value), "sha256": None}
+
+
+# Names people reach for (often another provider's wording) -> the field meant.
+_ALIASES = {
+    "ratio": "aspect_ratio", "aspect": "aspect_ratio", "size": "resolution",
+    "res": "resolution", "length": "duration", "seconds": "duration",
+    "first_frame": "image", "image_url": "image", "input_reference": "image",
+    "images": "reference_images", "references": "reference_images", "refs": "reference_images",
+    "negative": "negative_prompt", "version": "model", "model_version": "model",
+}
+_AUDIO_WORDS = frozenset({"audio", "audio_file", "audio_url", "sound", "music", "voice"})
+
+
+def unknown_parameter_message(names: list[str], fields: frozenset[str]) -> str:
+    """What to say about parameters a request does not have: the name meant, if guessable."""
+    lines = []
+    for name in names:
+        if name in _AUDIO_WORDS:
+            lines.append(
+                f"{name!r}: HappyHorse takes no audio input; it generates synchronized audio "
+                "itself. Describe the sound (dialogue, music, ambience) in the prompt instead."
+            )
+            continue
+        guess = _ALIASES.get(name) or next(
+            iter(difflib.get_close_matches(name, sorted(fields), n=1)), None
+        )
+        hint = f"; did you mean {guess!r}?" if guess else ""
+        lines.append(f"{name!r} is not a GenerationRequest parameter{hint}")
+    return "\n".join(lines)

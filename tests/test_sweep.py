@@ -449,3 +449,18 @@ def test_rate_limited_submits_wait_and_every_cell_still_runs(
     assert [r.status for r in result] == ["succeeded"] * 3
     answers = [e["status"] for e in fresh_sandbox.request_log() if e["endpoint"] == "submit"]
     assert answers.count(429) == 6 and answers.count(200) == 3
+
+
+def test_a_cell_answered_by_five_429s_then_success_is_one_job_and_one_record(
+    fresh_sandbox: Sandbox, make_client: Callable[..., Client]
+) -> None:
+    fresh_sandbox.add_fault({"provider": "segmind", "endpoint": "submit", "kind": "rate_limit",
+                             "reset_after_s": 2, "count": 5})  # fmt: skip
+    client = make_client(fresh_sandbox)
+    result = sweep(PROMPT, client=client, seed="104", **CHEAP).run(budget=5, timeout=120)
+    assert [r.status for r in result] == ["succeeded"]
+    answers = [e["status"] for e in submits(fresh_sandbox)]
+    assert answers == [429] * 5 + [200]  # one accepted submit, after five refusals
+    records = client.journal.jobs()
+    assert len(records) == 1 and records[0].status == "succeeded"
+    assert records[0].id == result.rows[0].job_id

@@ -119,7 +119,9 @@ def test_magic_cell_shows_progress_then_a_playing_clip(jupyter_lab: JupyterLab, 
     page.keyboard.press("Control+s")
     fetch_saved = """async () => {
       const r = await fetch('/api/contents/magic.ipynb?content=1&type=notebook');
-      return JSON.stringify((await r.json()).content);
+      // Mid-save the server may answer without the content yet: ask again on the next poll.
+      if (!r.ok) return '';
+      return JSON.stringify((await r.json()).content || '');
     }"""
     wait_for_js(
         page,
