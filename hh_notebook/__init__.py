@@ -25,9 +25,9 @@ Main names
     Sandbox            the local server speaking every provider's protocol
 
 Providers: ``"segmind"``, ``"apiframe"``, ``"hiapi"`` and ``"openai"`` (an
-OpenAI-style aggregator serving HappyHorse 1.0). Keys come from
-``SEGMIND_API_KEY``, ``APIFRAME_API_KEY``, ``HIAPI_API_KEY`` and
-``HH_OPENAI_API_KEY``; with none set, the sandbox runs on 127.0.0.1.
+OpenAI-style aggregator). Each reads its key from its own environment variable
+(``%happyhorse config`` lists them; :mod:`hh_notebook.catalog` holds every provider
+fact); with none set, the sandbox runs on 127.0.0.1.
 
 Every job is written to a journal (SQLite, under ``HH_DATA_DIR`` or the
 per-user data directory) before it is submitted, so a kernel restart loses

@@ -130,6 +130,9 @@ class ProviderFacts:
     download_needs_key: bool
     #: Provider status names -> normalised status value.
     statuses: Mapping[str, str]
+    #: Endpoint paths other than the submit (``{id}``: the provider's job id): ``status``,
+    #: and where they exist ``result``, ``list`` and ``content``.
+    endpoints: Mapping[str, str] = field(default_factory=dict)
     #: What is sent when a request has both a first frame and references.
     both_inputs_note: str = ""
     #: Why there is no price, where none is published.
@@ -214,6 +217,8 @@ _FACTS: dict[str, ProviderFacts] = {
         min_poll_interval=3.0, typical_duration=(100.0, 180.0), currency="USD",
         lists_tasks=False, download_needs_key=False,
         statuses=MappingProxyType(_SEGMIND_STATUSES),
+        endpoints=MappingProxyType({"status": "/v2/requests/{id}/status",
+                                    "result": "/v2/requests/{id}"}),
         both_inputs_note="segmind does not document which field wins when both are sent, so "
                          "hh_notebook sends reference_images only",
         unpublished_note="price not published: segmind's pages price HappyHorse 1.1 only "
@@ -226,6 +231,7 @@ _FACTS: dict[str, ProviderFacts] = {
         versions=("1.1",), min_poll_interval=5.0, typical_duration=(100.0, 180.0),
         currency="credits", lists_tasks=False, download_needs_key=False,
         statuses=MappingProxyType(_APIFRAME_STATUSES), source="apiframe",
+        endpoints=MappingProxyType({"status": "/v2/jobs/{id}"}),
         both_inputs_note="apiframe counts images (one = i2v, two to nine = r2v); sending the "
                          "first frame too would make it [Image 1] and shift your [Image N] "
                          "numbering, so hh_notebook sends the references only",
@@ -236,6 +242,7 @@ _FACTS: dict[str, ProviderFacts] = {
         versions=("1.1",), min_poll_interval=5.0, typical_duration=(100.0, 180.0),
         currency="USD", lists_tasks=True, download_needs_key=False,
         statuses=MappingProxyType(_HIAPI_STATUSES),
+        endpoints=MappingProxyType({"status": "/v1/tasks/{id}", "list": "/v1/tasks"}),
         both_inputs_note="hiapi picks the task by model id; hh_notebook uses "
                          "happyhorse-1.1/reference-to-video and does not send the image",
         unpublished_note="price not published: hiapi bills per second by resolution (1080p "
@@ -249,6 +256,8 @@ _FACTS: dict[str, ProviderFacts] = {
         versions=("1.0",), min_poll_interval=5.0, typical_duration=(100.0, 150.0),
         currency="USD", lists_tasks=False, download_needs_key=True,
         statuses=MappingProxyType(_AGGREGATOR_STATUSES),
+        endpoints=MappingProxyType({"status": "/v1/videos/{id}",
+                                    "content": "/v1/videos/{id}/content"}),
         both_inputs_note="openai (the aggregator) picks the task by model id; hh_notebook uses "
                          "happyhorse-1.0-r2v and does not send input_reference",
         unpublished_note="price not published: the aggregator's page gives no price",

@@ -1,14 +1,14 @@
 """Which provider runs, with which key, at which base URL, storing where.
 
-Provider choice: an explicit ``provider=`` > ``HH_PROVIDER`` > the first
-provider whose key variable is set (``SEGMIND_API_KEY``, ``APIFRAME_API_KEY``,
-``HIAPI_API_KEY``, ``HH_OPENAI_API_KEY``, in that order) > the local sandbox,
-started in this process on 127.0.0.1 with a one-line notice that its clips are
-synthetic. A provider named while no key of any provider and no base URL is
-configured also runs on the sandbox, speaking that provider's protocol; with
-some other provider's key set, a missing key is an error instead. Base URLs come from ``base_url=`` or ``HH_<PROVIDER>_BASE_URL``;
-the data directory from ``data_dir=``, ``HH_DATA_DIR`` or the per-user data
-directory. Keys are wrapped in :class:`Secret`, whose repr never shows them.
+Provider choice: an explicit ``provider=`` > ``HH_PROVIDER`` > the first provider whose key
+variable is set (each provider's variable is in :mod:`hh_notebook.catalog`, checked in the
+catalog's order) > the local sandbox, started in this process on 127.0.0.1 with a one-line
+notice that its clips are synthetic. A provider named while no key of any provider and no
+base URL is configured also runs on the sandbox, speaking that provider's protocol; with
+some other provider's key set, a missing key is an error instead. Base URLs come from
+``base_url=`` or the provider's base URL variable; the data directory from ``data_dir=``,
+``HH_DATA_DIR`` or the per-user data directory. Keys are wrapped in :class:`Secret`, whose
+repr never shows them.
 """
 
 from __future__ import annotations
@@ -50,9 +50,15 @@ SANDBOX_KEY = "sandbox-placeholder-key"
 
 SANDBOX_NOTICE = (
     "hh_notebook: no provider key found; using the local sandbox at {url} "
-    "(clips are synthetic test videos, not HappyHorse output; set SEGMIND_API_KEY "
-    "or another provider key to generate for real)."
+    f"(clips are synthetic test videos, not HappyHorse output; set "
+    f"{catalog.facts(catalog.PROVIDERS[0]).env_key} or another provider key to generate for "
+    "real)."
 )
+
+
+def _key_variables() -> str:
+    names = [catalog.facts(p).env_key for p in catalog.PROVIDERS]
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 class Secret:
@@ -241,8 +247,8 @@ def resolve_settings(
             name = "segmind"
         elif sandbox is False:
             raise ConfigError(
-                "no provider configured: set SEGMIND_API_KEY, APIFRAME_API_KEY, HIAPI_API_KEY "
-                "or HH_OPENAI_API_KEY, or pass provider= and api_key="
+                f"no provider configured: set {_key_variables()}, or pass provider= and "
+                "api_key="
             )
         else:
             return _on_local_sandbox("segmind", key, folder, env)

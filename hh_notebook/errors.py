@@ -57,8 +57,8 @@ class FieldError:
     text: never raw bytes), ``allowed`` says what would be accepted and
     ``message`` explains the problem in a sentence.
 
-    >>> str(FieldError("duration", 2, "a whole number of seconds from 3 to 15", "too short"))
-    'duration: too short (got 2; allowed: a whole number of seconds from 3 to 15)'
+    >>> str(FieldError("seed", -1, "a whole number, not negative", "seed is negative"))
+    'seed: seed is negative (got -1; allowed: a whole number, not negative)'
     """
 
     field: str
@@ -76,11 +76,11 @@ class ValidationError(HHError, ValueError):
     ``str()`` gives one line per problem, so printing the exception is enough
     to fix the request::
 
-        >>> err = ValidationError([FieldError("seed", -1, "an int from 0 to 2147483647",
+        >>> err = ValidationError([FieldError("seed", -1, "a whole number, not negative",
         ...                                   "seed is negative")])
         >>> print(err)
         1 problem with this request:
-          - seed: seed is negative (got -1; allowed: an int from 0 to 2147483647)
+          - seed: seed is negative (got -1; allowed: a whole number, not negative)
     """
 
     def __init__(self, errors: Sequence[FieldError]) -> None:

@@ -18,8 +18,8 @@ paid for; :meth:`~GenerationRequest.check` does it once and carries the result o
       - duration: ...
 
 What is checked (each limit per provider, model version and mode, from the catalog): the
-duration (a whole number of seconds), the resolution (``"720P"`` or ``"1080P"``; ``"720p"`` is
-accepted and normalised), the aspect ratio (image-to-video ignores it: the first frame decides
+duration (a whole number of seconds), the resolution (any case; normalised to upper case),
+the aspect ratio (image-to-video ignores it: the first frame decides
 the shape), the seed, the prompt (required except for some image-to-video paths; a shorter
 limit applies when the prompt holds a CJK ideograph — U+3400–U+4DBF, U+4E00–U+9FFF,
 U+F900–U+FAFF, U+20000–U+2FA1F — to the whole prompt, so a mixed prompt is never rejected by

@@ -1,10 +1,9 @@
-"""Apiframe (``POST /v2/videos/generate``, model ``happyhorse-1.1``).
+"""Apiframe: reading its answers (endpoints, fields and limits are in the catalog).
 
-The mode follows the number of images in ``happyhorse11Params.images``: none
-is t2v, one is i2v, two to nine are r2v. Submit answers HTTP 202
-``{jobId, status}``; ``GET /v2/jobs/{id}`` reports ``status``, ``progress``,
-``result`` (a URL string or an object such as ``{videoUrl}``), ``error`` and
-``creditCost``. Apiframe asks for polls every 5–10 s.
+The mode follows the number of images sent: none is text-to-video, one image-to-video,
+several reference-to-video. A submit is answered ``{jobId, status}``; a job reports
+``status``, ``progress``, ``result`` (a URL string or an object such as ``{videoUrl}``),
+``error`` and ``creditCost``.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ def result_url(value: Any) -> str | None:
 
 
 class ApiframeProvider(Provider):
-    """Apiframe: ``X-API-Key`` auth, 202 ``{jobId}``, ``GET /v2/jobs/{id}``."""
+    """Apiframe: ``X-API-Key`` auth, 202 ``{jobId}``, one status endpoint per job."""
 
     name = "apiframe"
 
@@ -54,7 +53,7 @@ class ApiframeProvider(Provider):
 
     def build_poll(self, state: JobState, key: str, base: str) -> HttpCall:
         return HttpCall(
-            "GET", join_url(base, f"/v2/jobs/{state.provider_job_id}"), self._headers(key)
+            "GET", join_url(base, self.endpoint("status", state.provider_job_id)), self._headers(key)
         )
 
     def parse_poll(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:

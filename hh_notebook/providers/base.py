@@ -198,6 +198,11 @@ class Provider:
         """True when output downloads need the API key (same-origin only)."""
         return self.facts.download_needs_key
 
+    def endpoint(self, which: str, job_id: str | None = None) -> str:
+        """The path of one of the provider's endpoints (``status``, ``result``, ``list``,
+        ``content``), for ``job_id``."""
+        return self.facts.endpoints[which].replace("{id}", str(job_id))
+
     def status_of(self, raw: str, default: Status = Status.RUNNING) -> Status:
         """The normalised status of one of the provider's status names (unknown names:
         ``default``, i.e. still running, as unknown statuses must never end a job)."""

@@ -1,11 +1,11 @@
-"""HiAPI unified async API (``POST /v1/tasks``).
+"""HiAPI's unified async API: reading its answers (endpoints, fields and limits are in the
+catalog).
 
-Every answer is wrapped as ``{code, message, data}``. Submit returns
-``data.taskId``; ``GET /v1/tasks/{id}`` reports ``data.status`` in queued,
-handling, archiving (generation done, output being prepared: still running),
-success and fail, with ``data.output[]`` entries ``{url, type, expireAt}``.
-``GET /v1/tasks?page=&size=`` lists recent tasks newest first, which is how a
-submit whose answer was lost gets reconciled.
+Every answer is wrapped as ``{code, message, data}``. A submit returns ``data.taskId``; a
+task reports ``data.status`` (queued, handling, archiving — generation done, output being
+prepared: still running — success, fail) with ``data.output[]`` entries
+``{url, type, expireAt}``. The task list (newest first) is how a submit whose answer was
+lost gets reconciled.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class HiAPIProvider(Provider):
 
     def build_poll(self, state: JobState, key: str, base: str) -> HttpCall:
         return HttpCall(
-            "GET", join_url(base, f"/v1/tasks/{state.provider_job_id}"), self._headers(key)
+            "GET", join_url(base, self.endpoint("status", state.provider_job_id)), self._headers(key)
         )
 
     def parse_poll(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
@@ -136,7 +136,7 @@ class HiAPIProvider(Provider):
 
     def build_list(self, key: str, base: str, page: int = 1, size: int = 50) -> HttpCall:
         return HttpCall(
-            "GET", join_url(base, "/v1/tasks"), self._headers(key),
+            "GET", join_url(base, self.endpoint("list")), self._headers(key),
             params={"page": page, "size": size},
         )
 

@@ -1,12 +1,10 @@
-"""The OpenAI-style aggregator (HappyHorse 1.0, ``POST /v1/video/generations``).
+"""The OpenAI-style aggregator (HappyHorse 1.0): reading its answers (endpoints, fields and
+limits are in the catalog).
 
-The ``model`` field picks the task: ``happyhorse-1.0-t2v``, ``-i2v`` or
-``-r2v``. Business failures come back as HTTP 200 with ``{"error": {...}}``
-instead of the receipt. Poll ``GET /v1/videos/{id}`` (never below 5 s);
-``progress`` is a string such as ``"50%"``; on SUCCESS ``result_url`` points at
-``/v1/videos/{id}/content``, which needs the key and supports Range.
-Note: the aggregator's ``metadata.watermark`` defaults to *true*, so it is
-always sent explicitly.
+The ``model`` field picks the task. Business failures come back as HTTP 200 with
+``{"error": {...}}`` instead of the receipt. ``progress`` is a string such as ``"50%"``; on
+success ``result_url`` points at the content endpoint, which needs the key and supports
+Range. The aggregator's own watermark default is on, so the catalog always sends it.
 """
 
 from __future__ import annotations
@@ -78,7 +76,7 @@ class OpenAIStyleProvider(Provider):
 
     def build_poll(self, state: JobState, key: str, base: str) -> HttpCall:
         return HttpCall(
-            "GET", join_url(base, f"/v1/videos/{state.provider_job_id}"), self._headers(key)
+            "GET", join_url(base, self.endpoint("status", state.provider_job_id)), self._headers(key)
         )
 
     def parse_poll(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:
@@ -100,7 +98,7 @@ class OpenAIStyleProvider(Provider):
         if mapped is Status.SUCCEEDED:
             task_id = data.get("task_id") or data.get("id")
             output = data.get("result_url") or data.get("url") or (
-                f"/v1/videos/{task_id}/content" if task_id else None
+                self.endpoint("content", task_id) if task_id else None
             )
             if not isinstance(output, str) or not output:
                 raise UnexpectedAnswer(self.name, status, None, "SUCCESS without a result_url")
@@ -120,5 +118,5 @@ class OpenAIStyleProvider(Provider):
         )
 
     def build_download(self, url: str, key: str, base: str) -> HttpCall:
-        # result_url is relative ("/v1/videos/{id}/content"): resolve it on the base.
+        # result_url is documented as a path on the aggregator: resolve it on the base.
         return super().build_download(join_url(base, url), key, base)

@@ -1,10 +1,10 @@
-"""Segmind serverless API, v2 async (``POST /v2/happyhorse-1.1``).
+"""Segmind's serverless v2 async API: reading its answers (endpoints, fields and limits are
+in the catalog).
 
-Submit answers carry ``request_id``, ``status_url`` (light: status only) and
-``response_url`` (the full result with ``output``). We poll the light
-``status_url`` as returned and fetch ``response_url`` once, after COMPLETED.
-A FAILED request is served as HTTP 422 whose body still says FAILED; an
-unknown or expired id is a 404 (records are kept one hour).
+A submit answers ``request_id``, ``status_url`` (light: status only) and ``response_url``
+(the full result with ``output``). We poll the light ``status_url`` as returned and fetch
+``response_url`` once, after COMPLETED. A FAILED request is served as HTTP 422 whose body
+still says FAILED; an unknown or expired id is a 404.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class SegmindProvider(Provider):
 
     def build_poll(self, state: JobState, key: str, base: str) -> HttpCall:
         url = self._own_url(
-            state, "status_url", f"/v2/requests/{state.provider_job_id}/status", base
+            state, "status_url", self.endpoint("status", state.provider_job_id), base
         )
         return HttpCall("GET", url, self._headers(key))
 
@@ -125,7 +125,8 @@ class SegmindProvider(Provider):
         return state.status is Status.SUCCEEDED and not state.output_url
 
     def build_result(self, state: JobState, key: str, base: str) -> HttpCall:
-        url = self._own_url(state, "response_url", f"/v2/requests/{state.provider_job_id}", base)
+        url = self._own_url(state, "response_url",
+                            self.endpoint("result", state.provider_job_id), base)
         return HttpCall("GET", url, self._headers(key))
 
     def parse_result(self, status: int, headers: Mapping[str, str], body: bytes) -> JobState:

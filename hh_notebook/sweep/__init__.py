@@ -103,8 +103,7 @@ def _build(
         )
     provider = client.provider if client is not None else _default_provider()
     plan = plan_sweep(base, provider, axes, from_text=from_text)
-    validate_cells(plan)
-    return Sweep(plan, client=client, budget=budget, concurrency=concurrency)
+    return Sweep(validate_cells(plan), client=client, budget=budget, concurrency=concurrency)
 
 
 def _default_provider() -> str:

@@ -117,13 +117,15 @@ TAG_CELL = "cell"
 
 
 def find_paid(client: Client, cell: SweepCell) -> Any | None:
+    """The journal record of a clip paid before with exactly this cell's seeded request."""
     try:
-        return client.journal.find_paid(cell.request.fingerprint(cell.provider))
+        return client.journal.find_paid(cell.fingerprint)
     except ValidationError:
         return None
 
 
 def journal_get(client: Client, job_id: str) -> Any | None:
+    """A job's journal record, or None."""
     try:
         return client.journal.get(job_id)
     except KeyError:
@@ -137,10 +139,12 @@ def sweep_jobs(client: Client, sweep_id: str) -> list[tuple[str, str]]:
 
 
 def status_text(status: Any) -> str:
+    """A job or record status as lower-case text."""
     return (status_value(status) or "unknown").lower()
 
 
 def apply_record(run: CellRun, record: Any, cell: SweepCell) -> None:
+    """Show a journal record's state in a cell (a job the journal still follows: running)."""
     status = status_text(record.status)
     if status == "submitting" or (status in ("queued", "running") and record.unfinished):
         status = "running"
@@ -157,15 +161,18 @@ def apply_record(run: CellRun, record: Any, cell: SweepCell) -> None:
 
 
 def job_active(client: Client, job_id: str) -> bool:
+    """True when the journal still has something to do for this job (never pay it again)."""
     record = journal_get(client, job_id)
     return record is not None and bool(record.unfinished)
 
 
 def path_or_none(value: Any) -> pathlib.Path | None:
+    """A path from a journal value (None when empty)."""
     return pathlib.Path(value) if value else None
 
 
 def cost_of(cost: Any, cell: SweepCell) -> tuple[float | None, str | None]:
+    """(amount, currency) of a job's cost (its estimate when the job carries none)."""
     if cost is None:
         est = estimate_cost(cell.request, cell.provider)
         return est.amount, est.currency

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import FieldError, ValidationError
 from ..present import shorten
-from ..request import GenerationRequest
+from ..request import CheckedRequest, GenerationRequest
 from .axes import (
     ALIASES,
     MAX_AXES,
@@ -50,6 +50,16 @@ class SweepCell:
     labels: dict[str, str]
     request: GenerationRequest
     provider: str
+    #: The request checked for its provider (set by :func:`validate_cells`): priced, recorded
+    #: and sent as checked, never checked again.
+    checked: CheckedRequest | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """What identifies this cell's clip (identical seeded cells share it)."""
+        if self.checked is not None:
+            return self.checked.fingerprint
+        return self.request.fingerprint(self.provider)
 
 
 @dataclass(frozen=True)
@@ -251,7 +261,7 @@ def sweep_id(plan: SweepPlan) -> str:
     parts = []
     for cell in plan.cells:
         try:
-            print_ = cell.request.fingerprint(cell.provider)
+            print_ = cell.fingerprint
         except ValidationError:
             print_ = json.dumps(cell.request.to_dict(), sort_keys=True, default=str)
         parts.append([cell.key, cell.provider, print_])
@@ -259,12 +269,19 @@ def sweep_id(plan: SweepPlan) -> str:
     return "sw" + hashlib.sha256(blob).hexdigest()[:12]
 
 
-def validate_cells(plan: SweepPlan) -> None:
-    """Every cell's request must be valid before anything is sent: report all problems."""
+def validate_cells(plan: SweepPlan) -> SweepPlan:
+    """Check every cell's request before anything is sent, reporting every problem at once
+    (each naming its cell); returns the plan with each cell's checked request."""
     problems: list[FieldError] = []
     seen: set[str] = set()
+    cells = []
     for cell in plan.cells:
-        for problem in cell.request.problems(cell.provider):
+        try:
+            cells.append(dataclasses.replace(cell, checked=cell.request.check(cell.provider)))
+            continue
+        except ValidationError as exc:
+            found = exc.errors
+        for problem in found:
             text = f"{problem.field}:{problem.message}"
             if text in seen:
                 continue
@@ -274,3 +291,4 @@ def validate_cells(plan: SweepPlan) -> None:
             problems.append(dataclasses.replace(problem, message=message))
     if problems:
         raise ValidationError(problems)
+    return dataclasses.replace(plan, cells=tuple(cells))

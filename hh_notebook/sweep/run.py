@@ -16,11 +16,12 @@ import time
 from typing import Any
 
 from .. import catalog
-from ..client import Client
+from ..client import Client, Prepared
 from ..errors import SubmitUncertain
 from ..jobs import Job
 from ..present import shorten
-from ..pricing import estimate_cost
+from ..pricing import CostEstimate, estimate_cost
+from ..request import GenerationRequest
 from ..runtime import run_blocking, show_in_notebook
 from .cells import (
     ACTIVE,
@@ -71,6 +72,7 @@ class Sweep(SweepState):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[SweepResult] | None = None
         self._cancel: asyncio.Event | None = None
+        self._estimates: dict[str, CostEstimate] = {}
 
     # -- estimate -----------------------------------------------------------------------------
     @property
@@ -93,7 +95,7 @@ class Sweep(SweepState):
                 resumed += 1  # submitted before (a restart): followed again, not paid again
                 continue
             new_per_provider[cell.provider] = new_per_provider.get(cell.provider, 0) + 1
-            est = estimate_cost(cell.request, cell.provider)
+            est = self._estimate_of(cell)
             if est.amount is None:
                 unknown += 1
             else:
@@ -104,6 +106,13 @@ class Sweep(SweepState):
             by_currency={c: round(v, 6) for c, v in by_currency.items()}, unknown=unknown,
             seconds=seconds, concurrency=self.concurrency,
         )
+
+    def _estimate_of(self, cell: SweepCell) -> CostEstimate:
+        """The cell's price, computed once (from its checked request when it has one)."""
+        if cell.key not in self._estimates:
+            self._estimates[cell.key] = estimate_cost(cell.checked or cell.request,
+                                                      cell.provider)
+        return self._estimates[cell.key]
 
     def _ideal_seconds(self, provider: str, count: int) -> float:
         low, high = catalog.facts(provider).typical_duration
@@ -240,7 +249,10 @@ class Sweep(SweepState):
             self._update(cell.key, status="stopped")
             return None
         # Rate limits are waited out inside the job's lifecycle: one cell, one job, one record.
-        job = await client.submit(cell.request, force=force, tags=self._tags(cell))
+        request: Prepared | GenerationRequest = cell.request
+        if cell.checked is not None and cell.provider == client.provider:
+            request = Prepared(cell.checked, self._estimate_of(cell))
+        job = await client.submit(request, force=force, tags=self._tags(cell))
         self._record_job(cell, job)
         return job
 

@@ -238,12 +238,16 @@ class Playground(w.VBox):  # type: ignore[misc]
             widget.set_status("failed", f"{exc}")
             return widget
         widget.client = client
-        with_estimate = client.estimate(request)
-        widget.estimate = str(with_estimate)
+        try:
+            prepared = client.prepare(request)  # checked and priced once, here
+        except Exception as exc:  # noqa: BLE001 - shown in the widget in plain words
+            widget.set_status("failed", " ".join(str(exc).split()))
+            return widget
+        widget.estimate = str(prepared.estimate)
 
         async def run() -> None:
             try:
-                job = await client.submit(request)
+                job = await client.submit(prepared)
             except Exception as exc:  # noqa: BLE001 - shown in the widget in plain words
                 lost = getattr(exc, "job", None)
                 if lost is None:
