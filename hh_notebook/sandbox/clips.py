@@ -281,12 +281,17 @@ def _caption(im: Image.Image, spec: ClipSpec) -> None:
 
 
 def _rgb_to_yuv420(im: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ycbcr = np.asarray(im.convert("YCbCr"), dtype=np.uint8)
-    y = ycbcr[..., 0].copy()
+    """BT.601 in limited range (Y 16-235, chroma 16-240): how players read H.264 that
+    carries no range flag. Pillow's YCbCr is full range (JPEG's), so it is scaled down;
+    written as is, every clip would play with stretched contrast."""
+    ycbcr = np.asarray(im.convert("YCbCr"), dtype=np.float32)
+    y = 16 + ycbcr[..., 0] * (219 / 255)
+    chroma = 128 + (ycbcr[..., 1:] - 128) * (224 / 255)
+    rows, cols = y.shape
     # 2x2 mean for chroma subsampling
-    cb = ycbcr[..., 1].reshape(ycbcr.shape[0] // 2, 2, ycbcr.shape[1] // 2, 2).mean(axis=(1, 3))
-    cr = ycbcr[..., 2].reshape(ycbcr.shape[0] // 2, 2, ycbcr.shape[1] // 2, 2).mean(axis=(1, 3))
-    return y, cb.astype(np.uint8), cr.astype(np.uint8)
+    chroma = chroma.reshape(rows // 2, 2, cols // 2, 2, 2).mean(axis=(1, 3))
+    planes = [np.rint(p).astype(np.uint8) for p in (y, chroma[..., 0], chroma[..., 1])]
+    return planes[0], planes[1], planes[2]
 
 
 def _planes(im: Image.Image) -> np.ndarray:
