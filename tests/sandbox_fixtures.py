@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import io
+import wave
 from typing import Any
 
 import httpx
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageDraw
 
 from hh_notebook.sandbox import Sandbox
 
@@ -25,6 +27,62 @@ def png_bytes(width: int = 640, height: int = 360, color: tuple[int, int, int] =
     """A solid-colour image, encoded."""
     buf = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def pattern_png(width: int, height: int, seed: int) -> bytes:
+    """A smooth two-colour gradient with a large disc: structured enough that two seeds
+    give clearly different pictures, smooth enough to survive lossy encoding."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, 255, size=3), rng.integers(0, 255, size=3)
+    t = np.linspace(0.0, 1.0, width)[None, :, None]
+    pixels = (a * (1 - t) + b * t) * np.ones((height, 1, 1))
+    im = Image.fromarray(pixels.astype(np.uint8), "RGB")
+    r = min(width, height) // 4
+    cx, cy = int(rng.integers(r, width - r)), int(rng.integers(r, height - r))
+    ImageDraw.Draw(im).ellipse((cx - r, cy - r, cx + r, cy + r),
+                               fill=tuple(int(c) for c in rng.integers(0, 255, size=3)))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def sine(seconds: float, freq: float, rate: int = 24000) -> np.ndarray:
+    """A sine tone at half scale, float32 samples."""
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def wav_bytes(seconds: float, freq: float = 1000.0, rate: int = 24000) -> bytes:
+    """A mono 16-bit WAV file holding a sine tone."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((sine(seconds, freq, rate) * 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def mp3_bytes(seconds: float, freq: float = 1000.0, rate: int = 24000) -> bytes:
+    """A mono MP3 file holding a sine tone (encoded with PyAV's LAME)."""
+    import av
+
+    samples = sine(seconds, freq, rate)
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp3") as out:
+        stream = out.add_stream("libmp3lame", rate=rate)
+        stream.layout = "mono"
+        stream.format = "fltp"
+        for start in range(0, samples.size, 1152):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(samples[None, start:start + 1152]), format="fltp",
+                layout="mono")
+            frame.sample_rate, frame.pts = rate, start
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
     return buf.getvalue()
 
 

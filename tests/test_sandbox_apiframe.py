@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
 import pytest
 from sandbox_fixtures import (
@@ -58,19 +60,70 @@ def test_job_document_through_its_lifecycle() -> None:
         assert c.get(doc["result"]["thumbnailUrl"]).headers["content-type"] == "image/png"
 
 
-def test_mode_follows_image_count(sandbox: Sandbox) -> None:
-    img = data_url(png_bytes(640, 640))
+@pytest.mark.parametrize("count, mode", [(0, "t2v"), (1, "i2v"), (2, "r2v"), (9, "r2v")])
+def test_mode_follows_image_count(sandbox: Sandbox, count: int, mode: str) -> None:
+    images = [f"https://cdn.example.com/{i}.png" for i in range(count)]
     with client(sandbox) as c:
-        for images in ([], [img], [img, img], [img] * 9):
-            assert submit(c, params(images=images)).status_code == 202
-        r = submit(c, params(images=[img] * 10))
+        r = submit(c, params(images=images))
+    assert r.status_code == 202
+    assert sandbox._state.jobs[r.json()["jobId"]].mode == mode
+
+
+def test_ten_images_are_400(sandbox: Sandbox) -> None:
+    with client(sandbox) as c:
+        r = submit(c, params(images=[f"https://cdn.example.com/{i}.png" for i in range(10)]))
     assert r.status_code == 400 and "at most 9" in r.json()["error"]
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_documented_image_bodies_by_loopback_url_are_accepted(sandbox: Sandbox,
+                                                              count: int) -> None:
+    with Receiver(files={"/img.png": png_bytes(640, 640)}) as srv, client(sandbox) as c:
+        r = submit(c, {"prompt": "[Image 1] rotates slowly", "model": "happyhorse-1.1",
+                       "happyhorse11Params": {"images": [srv.url + "/img.png"] * count,
+                                              "resolution": "720p", "aspect_ratio": "1:1",
+                                              "seed": 1}})
+        assert len(srv.gets) == count  # fetched and checked
+    assert r.status_code == 202, r.text
+
+
+@pytest.mark.parametrize("image", [
+    data_url(png_bytes(640, 640)),
+    base64.b64encode(png_bytes(640, 640)).decode(),
+], ids=["data-url", "bare-base64"])
+def test_images_are_urls_only(sandbox: Sandbox, image: str) -> None:
+    with client(sandbox) as c:
+        r = submit(c, params(images=[image]))
+    assert r.status_code == 400 and set(r.json()) == {"error", "code"}
+    assert r.json()["code"] == "INVALID_REQUEST" and "http(s) URL" in r.json()["error"]
+
+
+@pytest.mark.parametrize("field", ["negative_prompt", "duration", "image", "seed"])
+def test_unknown_top_level_fields_are_400(sandbox: Sandbox, field: str) -> None:
+    with client(sandbox) as c:
+        r = submit(c, {**BODY, field: 5})
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_REQUEST"
+    assert "unknown field" in r.json()["error"] and field in r.json()["error"]
+
+
+@pytest.mark.parametrize("duration", [3, 15])
+def test_duration_3_to_15_is_accepted_in_the_params(sandbox: Sandbox, duration: int) -> None:
+    with client(sandbox) as c:
+        assert submit(c, params(duration=duration)).status_code == 202
+
+
+def test_minimal_body_defaults_to_1080p_16_9_5s(sandbox: Sandbox) -> None:
+    with client(sandbox) as c:
+        r = submit(c, {"prompt": "defaults", "model": "happyhorse-1.1"})
+    spec = sandbox._state.jobs[r.json()["jobId"]].spec
+    assert (spec.resolution, spec.aspect_ratio, spec.duration) == ("1080P", "16:9", 5)
 
 
 @pytest.mark.parametrize("change, words", [
     ({"resolution": "720P"}, "resolution"),
     ({"aspect_ratio": "21:9"}, "aspect_ratio"),
     ({"duration": 1}, "duration"),
+    ({"duration": 16}, "duration"),
     ({"seed": "one"}, "seed"),
     ({"style": "anime"}, "unknown"),
 ])

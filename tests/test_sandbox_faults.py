@@ -20,7 +20,7 @@ SUBMIT = {
                                                                 "duration": 3, "seed": 1}}),
     "hiapi": ("/v1/tasks", {"model": "happyhorse-1.1/text-to-video",
                             "input": {"prompt": "fault test", "resolution": "720p",
-                                      "duration": 3, "seed": 1}}),
+                                      "duration": 3}}),
 }
 
 

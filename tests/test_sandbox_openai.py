@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 import httpx
 import pytest
-from sandbox_fixtures import AUTH, client, data_url, finish, png_bytes
+from sandbox_fixtures import AUTH, Receiver, client, finish, png_bytes
 
 from hh_notebook.sandbox import Sandbox
 
@@ -48,7 +50,20 @@ def test_lifecycle_in_progress_then_success_with_result_url() -> None:
         finish(sb, 200)
         done = c.get(f"/v1/videos/{tid}", headers=H).json()
         assert done["status"] == "SUCCESS" and done["progress"] == "100%"
-        assert done["result_url"] == f"{sb.base_url}/v1/videos/{tid}/content"
+        assert done["result_url"] == f"/v1/videos/{tid}/content"  # relative, as documented
+
+
+def test_relative_result_url_downloads_with_the_key(sandbox: Sandbox) -> None:
+    with client(sandbox) as c:
+        tid = submit(c).json()["id"]
+        finish(sandbox)
+        result_url = c.get(f"/v1/videos/{tid}", headers=H).json()["result_url"]
+    url = urljoin(sandbox.base_url + "/", result_url)
+    assert url == f"{sandbox.base_url}/v1/videos/{tid}/content"
+    assert httpx.get(url).status_code == 401  # the download needs the key too
+    clip = httpx.get(url, headers=H)
+    assert clip.status_code == 200 and clip.headers["content-type"] == "video/mp4"
+    assert clip.content[4:8] == b"ftyp"
 
 
 def test_content_supports_range_and_resume(sandbox: Sandbox) -> None:
@@ -104,11 +119,12 @@ def test_invalid_requests_are_business_errors(sandbox: Sandbox, body: dict, word
 
 
 def test_i2v_accepts_input_reference_or_first_frame_media(sandbox: Sandbox) -> None:
-    img = data_url(png_bytes(640, 480))
-    with client(sandbox) as c:
+    with Receiver(files={"/f.png": png_bytes(640, 480)}) as srv, client(sandbox) as c:
+        img = srv.url + "/f.png"
         a = submit(c, {"model": "happyhorse-1.0-i2v", "input_reference": img})
         b = submit(c, {"model": "happyhorse-1.0-i2v", "prompt": "sway",
                        "metadata": {"input": {"media": [{"type": "first_frame", "url": img}]}}})
+        assert len(srv.gets) == 2  # fetched and checked
     assert a.json()["status"] == "QUEUED" and b.json()["status"] == "QUEUED"
 
 

@@ -119,9 +119,11 @@ def test_unknown_request_id_is_404(sandbox: Sandbox) -> None:
     assert r.status_code == 404 and "error" in r.json()
 
 
-def test_unknown_model_slug_is_404(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize("slug", ["happyhorse-9.9", "happyhorse-1.0"])
+def test_unknown_model_slug_is_404(sandbox: Sandbox, slug: str) -> None:
     with client(sandbox) as c:
-        assert submit(c, slug="happyhorse-9.9").status_code == 404
+        r = submit(c, {"prompt": "x"}, slug=slug)
+    assert r.status_code == 404 and set(r.json()) == {"error"} and slug in r.json()["error"]
 
 
 def test_low_balance_is_406_before_generation(fresh_sandbox: Sandbox) -> None:
@@ -188,9 +190,37 @@ def test_chinese_prompt_up_to_2500_is_accepted(sandbox: Sandbox) -> None:
 
 def test_reference_images_need_version_1_1(sandbox: Sandbox) -> None:
     body = {**BODY, "reference_images": ["https://example.com/a.png"]}
+    body_10 = {k: v for k, v in body.items() if k != "seed"}
     with client(sandbox) as c:
-        assert submit(c, body, slug="happyhorse-1.0").status_code == 400
+        refused = submit(c, body_10, slug="happyhorse")
         assert submit(c, body, slug="happyhorse-1.1").status_code == 200
+    assert refused.status_code == 400
+    assert "reference_images" in refused.json()["error"] and "1.1" in refused.json()["error"]
+
+
+@pytest.mark.parametrize("body", [
+    BODY,
+    {"prompt": "only the prompt"},
+    {**BODY, "image": "https://cdn.example.com/first.png", "negative_prompt": "blurry"},
+    {**BODY, "reference_images": [f"https://cdn.example.com/{i}.png" for i in range(9)]},
+], ids=["t2v", "t2v-minimal", "i2v", "r2v"])
+def test_documented_1_1_bodies_are_accepted(sandbox: Sandbox, body: dict) -> None:
+    with client(sandbox) as c:
+        r = submit(c, body)
+    assert r.status_code == 200, r.text
+    assert sandbox._state.jobs[r.json()["request_id"]].spec.model == "happyhorse-1.1"
+
+
+@pytest.mark.parametrize("field, value", [
+    ("last_frame", "https://cdn.example.com/last.png"),
+    ("audio_url", "https://cdn.example.com/speech.mp3"),
+])
+def test_1_0_only_fields_are_unknown_on_1_1(sandbox: Sandbox, field: str, value: str) -> None:
+    body = {**BODY, "image": "https://cdn.example.com/first.png", field: value}
+    with client(sandbox) as c:
+        r = submit(c, body)
+    assert r.status_code == 400 and set(r.json()) == {"error"}
+    assert "unknown field" in r.json()["error"] and field in r.json()["error"]
 
 
 def test_small_image_is_refused(sandbox: Sandbox) -> None:

@@ -4,6 +4,13 @@ Auth is ``X-API-Key``. The mode follows the number of images in
 ``happyhorse11Params.images`` (0 t2v, 1 i2v, 2-9 r2v). Apiframe does not document
 its HTTP error bodies; the sandbox answers ``{"error": message, "code": CODE}``
 (``error`` is a human-readable string, as in a FAILED job).
+
+The body takes what seed 003 lists and nothing else: ``prompt``, ``model``
+(``happyhorse-1.1``), ``happyhorse11Params`` and the optional ``webhook_url``; inside the
+params, ``images`` (``string[] (URLs)``: http(s) URLs, no base64), ``resolution``
+(720p/1080p, default 1080p), ``aspect_ratio`` (5 values) and ``seed``. The page's input
+table has no duration, but its Capabilities list 3 s to 15 s, so the sandbox reads
+``happyhorse11Params.duration`` (3-15, default 5) as the way to ask for one.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 from .asgi import Answer, Response, json_response
 from .common import (
     Ctx,
+    ImageRules,
     Invalid,
     JobParams,
     check_choice,
@@ -30,6 +38,7 @@ from .common import (
     new_id,
     resolve_image,
     retry_after,
+    unknown_fields,
 )
 from .state import Job, price
 
@@ -37,7 +46,10 @@ PROVIDER = "apiframe"
 MODEL = "happyhorse-1.1"
 RESOLUTIONS = {"720p": "720P", "1080p": "1080P"}
 RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4")
+FIELDS = {"prompt", "model", "happyhorse11Params", "webhook_url"}
 PARAM_FIELDS = {"images", "resolution", "aspect_ratio", "seed", "duration"}
+# Seed 003 types images as "string[] (URLs)" and sets no limits: the shared ones apply.
+IMAGES = ImageRules(source="Apiframe's page types images as string[] (URLs)")
 STATUS = {"queued": "QUEUED", "running": "PROCESSING", "archiving": "PROCESSING",
           "succeeded": "COMPLETED", "failed": "FAILED"}
 
@@ -91,15 +103,18 @@ async def submit(ctx: Ctx) -> Answer:
 
 async def _check(ctx: Ctx, body: dict[str, Any]) -> tuple[JobParams, str | None]:
     problems: list[str] = []
+    unknown = unknown_fields(body, FIELDS, "field")
+    if unknown:
+        problems.append(unknown)
     if body.get("model") != MODEL:
         problems.append(f"model must be {MODEL!r} (got {body.get('model')!r})")
     prompt = check_prompt(body.get("prompt"), True, problems)
     hp = body.get("happyhorse11Params") or {}
     if not isinstance(hp, dict):
         raise Invalid(["happyhorse11Params must be an object"])
-    unknown = sorted(set(hp) - PARAM_FIELDS)
+    unknown = unknown_fields(hp, PARAM_FIELDS, "happyhorse11Params field")
     if unknown:
-        problems.append(f"unknown happyhorse11Params field(s): {', '.join(unknown)}")
+        problems.append(unknown)
     res = check_choice(hp.get("resolution", "1080p"), tuple(RESOLUTIONS), problems,
                        "happyhorse11Params.resolution")
     ratio = check_choice(hp.get("aspect_ratio", "16:9"), RATIOS, problems,
@@ -119,11 +134,13 @@ async def _check(ctx: Ctx, body: dict[str, Any]) -> tuple[JobParams, str | None]
         problems.append("happyhorse11Params.images must be a list of at most 9 image URLs")
     elif len(images) == 1:
         mode = "i2v"
-        first = await resolve_image(ctx, images[0], "happyhorse11Params.images[0]", problems)
+        first = await resolve_image(ctx, images[0], "happyhorse11Params.images[0]", problems,
+                                    IMAGES)
     elif len(images) >= 2:
         mode = "r2v"
         for i, url in enumerate(images):
-            got = await resolve_image(ctx, url, f"happyhorse11Params.images[{i}]", problems)
+            got = await resolve_image(ctx, url, f"happyhorse11Params.images[{i}]", problems,
+                                      IMAGES)
             if got:
                 refs.append(got)
     if problems:

@@ -49,6 +49,7 @@ ROUTES: list[tuple[re.Pattern[str], str, str, dict[str, Handler]]] = [
     (re.compile(rf"/v1/requests/{_SEGMENT}"), "segmind", "poll", {"GET": segmind.result}),
     (re.compile(r"/v2/videos/generate"), "apiframe", "submit", {"POST": apiframe.submit}),
     (re.compile(rf"/v2/jobs/{_SEGMENT}"), "apiframe", "poll", {"GET": apiframe.poll}),
+    # Segmind's model slugs: happyhorse-1.1 and happyhorse (1.0); any other is a Segmind 404
     (re.compile(rf"/v2/{_SEGMENT}"), "segmind", "submit", {"POST": segmind.submit}),
     (re.compile(r"/v1/video/generations|/v1/videos"), "openai", "submit",
      {"POST": openai_style.submit}),

@@ -4,9 +4,21 @@ Auth is ``Authorization: Bearer``. Every answer is ``{code, message, data}``;
 errors add ``error_code`` and carry ``data: null``. Terminal callbacks are
 POSTed to ``callback.url`` (loopback URLs only; others are accepted, not called).
 
-Image inputs (documented only by model name): ``happyhorse-1.1/image-to-video``
-takes ``input.image_url`` (alias ``input.image``); ``happyhorse-1.1/reference-to-video``
-takes ``input.reference_images`` (alias ``input.image_urls``), 1 to 9 URLs.
+HiAPI validates ``input`` strictly: a field the model's page does not list is a
+``400 INVALID_REQUEST``, not ignored (HiAPI's R2V tutorial, in SUPPLEMENT.md). Per model:
+
+- ``happyhorse-1.1/text-to-video`` (seed 004): ``prompt`` (required), ``resolution``
+  (720p/1080p, default 1080p), ``aspect_ratio`` (9 values), ``duration`` (3-15). Nothing
+  else: no ``seed``, ``negative_prompt``, ``prompt_extend`` or ``watermark``.
+- ``happyhorse-1.1/image-to-video`` (docs.hiapi.ai/models/video/happyhorse-1-1-i2v/):
+  ``image_urls``, an array of exactly one URL (JPEG/PNG/WEBP, shortest side >= 300 px,
+  <= 20 MB), ``prompt`` (optional), ``resolution``, ``duration``. No ``aspect_ratio``: the
+  image decides the shape.
+- ``happyhorse-1.1/reference-to-video`` (docs.hiapi.ai/models/video/happyhorse-1-1-r2v/):
+  ``reference_image`` (singular), an array of 1-9 URLs (shortest side >= 400 px, <= 20 MB
+  each), ``prompt`` (required), ``resolution``, ``aspect_ratio``, ``duration``.
+
+Images are URLs only: no base64 or ``data:`` URL is documented.
 """
 
 from __future__ import annotations
@@ -16,15 +28,16 @@ from typing import Any
 
 from .asgi import Answer, Response, json_response
 from .common import (
+    MB,
     Ctx,
+    ImageInput,
+    ImageRules,
     Invalid,
     JobParams,
     bearer,
-    check_bool,
     check_choice,
     check_duration,
     check_prompt,
-    check_seed,
     create_job,
     file_url,
     find_job,
@@ -32,6 +45,7 @@ from .common import (
     new_id,
     resolve_image,
     retry_after,
+    unknown_fields,
 )
 from .state import Job, key_owner, price
 
@@ -40,9 +54,30 @@ MODELS = {"happyhorse-1.1/text-to-video": "t2v", "happyhorse-1.1/image-to-video"
           "happyhorse-1.1/reference-to-video": "r2v"}
 RESOLUTIONS = {"720p": "720P", "1080p": "1080P"}
 RATIOS = ("16:9", "9:16", "3:4", "4:3", "4:5", "5:4", "1:1", "9:21", "21:9")
-INPUT_FIELDS = {"prompt", "negative_prompt", "resolution", "aspect_ratio", "duration", "seed",
-                "prompt_extend", "watermark", "image_url", "image", "reference_images",
-                "image_urls"}
+INPUT_FIELDS = {
+    "t2v": {"prompt", "resolution", "aspect_ratio", "duration"},
+    "i2v": {"image_urls", "prompt", "resolution", "duration"},
+    "r2v": {"reference_image", "prompt", "resolution", "aspect_ratio", "duration"},
+}
+# Where each model's images go, how many, and the limits its page sets.
+IMAGE_INPUT = {
+    "i2v": ("image_urls", 1, 1, ImageRules(max_bytes=20 * MB, min_side=300, max_ratio=None,
+                                           source="HiAPI documents image URLs only")),
+    "r2v": ("reference_image", 1, 9, ImageRules(max_bytes=20 * MB, min_side=400, max_ratio=None,
+                                                source="HiAPI documents image URLs only")),
+}
+_NOT_AT_HIAPI = "HiAPI's HappyHorse models take no such input"
+HINTS = {
+    "t2v": {"image_urls": "images need happyhorse-1.1/image-to-video",
+            "reference_image": "references need happyhorse-1.1/reference-to-video"},
+    "i2v": {"image_url": "the first frame goes in image_urls, an array of one URL",
+            "image": "the first frame goes in image_urls, an array of one URL",
+            "aspect_ratio": "image-to-video takes the shape of its image"},
+    "r2v": {"reference_images": "the field is reference_image (singular), an array of URLs",
+            "image_urls": "references go in reference_image (singular), an array of URLs"},
+}
+COMMON_HINTS = {name: _NOT_AT_HIAPI
+                for name in ("seed", "negative_prompt", "prompt_extend", "watermark")}
 STATUS = {"queued": "queued", "running": "handling", "archiving": "archiving",
           "succeeded": "success", "failed": "fail"}
 ERROR_CODES = {400: "INVALID_REQUEST", 401: "UNAUTHORIZED", 402: "INSUFFICIENT_BALANCE",
@@ -100,58 +135,65 @@ async def _check(ctx: Ctx, body: dict[str, Any]) -> tuple[JobParams, str | None]
     inp = body.get("input")
     if not isinstance(inp, dict):
         raise Invalid(["input is required and must be an object"])
-    unknown = sorted(set(inp) - INPUT_FIELDS)
+    unknown = unknown_fields(inp, INPUT_FIELDS[mode], "input field",
+                             {**COMMON_HINTS, **HINTS[mode]})
     if unknown:
-        problems.append(f"unknown input field(s): {', '.join(unknown)}")
+        problems.append(f"{unknown} for {model}")
     prompt = check_prompt(inp.get("prompt"), mode != "i2v", problems, "input.prompt")
-    negative = check_prompt(inp.get("negative_prompt"), False, problems, "input.negative_prompt")
     res = check_choice(inp.get("resolution", "1080p"), tuple(RESOLUTIONS), problems,
                        "input.resolution")
-    ratio = check_choice(inp.get("aspect_ratio", "16:9"), RATIOS, problems, "input.aspect_ratio")
+    ratio = "16:9"
+    if "aspect_ratio" in INPUT_FIELDS[mode]:
+        ratio = check_choice(inp.get("aspect_ratio", "16:9"), RATIOS, problems,
+                             "input.aspect_ratio")
     duration = check_duration(inp.get("duration", 5), problems, "input.duration")
-    seed = check_seed(inp.get("seed"), problems, "input.seed")
-    check_bool(inp.get("prompt_extend"), problems, "input.prompt_extend")
-    check_bool(inp.get("watermark"), problems, "input.watermark")
-    image = inp.get("image_url", inp.get("image"))
-    refs_in = inp.get("reference_images", inp.get("image_urls"))
-    first = None
-    refs = []
-    if mode == "t2v" and (image or refs_in):
-        problems.append(f"{model} takes no images; use happyhorse-1.1/image-to-video or "
-                        "happyhorse-1.1/reference-to-video")
-    if mode == "i2v":
-        if refs_in:
-            problems.append("image-to-video takes one input.image_url, not reference images")
-        if not image:
-            problems.append("input.image_url is required for happyhorse-1.1/image-to-video")
-        else:
-            first = await resolve_image(ctx, image, "input.image_url", problems)
-    if mode == "r2v":
-        if image:
-            problems.append("reference-to-video takes input.reference_images, not image_url")
-        if not isinstance(refs_in, list) or not 1 <= len(refs_in) <= 9:
-            problems.append("input.reference_images must be a list of 1 to 9 image URLs")
-        else:
-            for i, url in enumerate(refs_in):
-                got = await resolve_image(ctx, url, f"input.reference_images[{i}]", problems)
-                if got:
-                    refs.append(got)
-    callback = body.get("callback")
-    url = None
-    if callback is not None:
-        if not isinstance(callback, dict) or not isinstance(callback.get("url"), str) \
-                or not callback["url"].startswith(("http://", "https://")):
-            problems.append("callback.url is required when callback is set (an http(s) URL)")
-        elif callback.get("when", "final") != "final":
-            problems.append("callback.when must be 'final'")
-        else:
-            url = callback["url"]
-    if problems:
-        raise Invalid(problems)
     params = JobParams(model="happyhorse-1.1", mode=mode, prompt=prompt,
                        resolution=RESOLUTIONS[res], aspect_ratio=ratio, duration=duration,
-                       seed=seed, negative_prompt=negative, first_frame=first, references=refs)
+                       seed=None, takes_seed=False)
+    if mode in IMAGE_INPUT:
+        images = await _images(ctx, inp, mode, problems)
+        params.first_frame = images[0] if mode == "i2v" and images else None
+        params.references = images if mode == "r2v" else []
+    url = _callback_url(body.get("callback"), problems)
+    if problems:
+        raise Invalid(problems)
     return params, url
+
+
+async def _images(ctx: Ctx, inp: dict[str, Any], mode: str, problems: list[str]
+                  ) -> list[ImageInput]:
+    """The model's image array: a JSON array of ``low``..``high`` http(s) URLs."""
+    name, low, high, rules = IMAGE_INPUT[mode]
+    value = inp.get(name)
+    count = "exactly one URL" if low == high else f"{low} to {high} URLs"
+    if not isinstance(value, list) or not low <= len(value) <= high:
+        seen = f"{len(value)} items" if isinstance(value, list) else _kind(value)
+        problems.append(f"input.{name} is required: an array of {count} (got {seen})")
+        return []
+    images = []
+    for i, url in enumerate(value):
+        got = await resolve_image(ctx, url, f"input.{name}[{i}]", problems, rules)
+        if got:
+            images.append(got)
+    return images
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else f"a {type(value).__name__}"
+
+
+def _callback_url(callback: Any, problems: list[str]) -> str | None:
+    """``callback: {url, when: "final"}`` (seed 004), or None when there is none."""
+    if callback is None:
+        return None
+    if not isinstance(callback, dict) or not isinstance(callback.get("url"), str) \
+            or not callback["url"].startswith(("http://", "https://")):
+        problems.append("callback.url is required when callback is set (an http(s) URL)")
+    elif callback.get("when", "final") != "final":
+        problems.append("callback.when must be 'final'")
+    else:
+        return str(callback["url"])
+    return None
 
 
 def task_body(ctx: Ctx, job: Job) -> dict[str, Any]:
@@ -189,7 +231,10 @@ async def poll(ctx: Ctx) -> Answer:
 
 
 async def list_tasks(ctx: Ctx) -> Answer:
-    """``GET /v1/tasks?page=&size=``: the account's tasks, newest first."""
+    """``GET /v1/tasks?page=&size=``: the account's tasks, newest first.
+
+    No page we hold documents this answer's shape; the sandbox chose
+    ``data: {items, page, size, total}``, each item a task document."""
     owner, denied = authenticate(ctx)
     if denied:
         return denied

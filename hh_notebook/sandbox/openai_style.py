@@ -5,6 +5,16 @@ Auth is ``Authorization: Bearer``. Business failures come back as HTTP 200 with
 ``{"error": {message, type, code}}`` instead of the receipt; transport-level
 problems (auth, unknown task, rate limit, 5xx) use real HTTP statuses with the
 same error object.
+
+The body takes the fields seed 002 documents and nothing else (an undocumented one is a
+business error): ``model``, ``prompt``, ``size``, ``duration``, ``input_reference`` and
+``metadata`` with ``ratio``, ``watermark``, ``seed``, ``reference_type`` and
+``input.media[]`` of ``{type, url}``. Images are "image URL"s and "media file URL"s:
+http(s) URLs, no base64. The poll answer's ``result_url`` is the documented relative path
+``/v1/videos/{task_id}/content``, resolved by the client against the base URL. Besides the
+documented ``status``, ``progress``, ``result_url`` and ``fail_reason`` it repeats the
+receipt's fields and adds ``completed_at`` (Unix seconds) once the task has ended: the
+full task schema is on a page we do not hold.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from typing import Any
 from .asgi import Answer, FileAnswer, Response, json_response
 from .common import (
     Ctx,
+    ImageRules,
     Invalid,
     JobParams,
     bearer,
@@ -29,6 +40,7 @@ from .common import (
     new_id,
     resolve_image,
     retry_after,
+    unknown_fields,
 )
 from .state import Job, price
 
@@ -36,6 +48,11 @@ PROVIDER = "openai"
 MODELS = {"happyhorse-1.0-t2v": "t2v", "happyhorse-1.0-i2v": "i2v", "happyhorse-1.0-r2v": "r2v"}
 SIZES = ("720P", "1080P")
 RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "4:5", "5:4", "9:21", "21:9")
+FIELDS = {"model", "prompt", "size", "duration", "input_reference", "metadata"}
+METADATA_FIELDS = {"ratio", "watermark", "seed", "reference_type", "input"}
+MEDIA_TYPES = ("reference_image", "first_frame", "video")
+# Seed 002: JPEG/JPG/PNG/WEBP, both sides >= 300 px, <= 10 MB, 1:2.5..2.5:1, by URL.
+IMAGES = ImageRules(source="the aggregator documents image URLs")
 STATUS = {"queued": "QUEUED", "running": "IN_PROGRESS", "archiving": "IN_PROGRESS",
           "succeeded": "SUCCESS", "failed": "FAILURE"}
 
@@ -94,14 +111,33 @@ async def submit(ctx: Ctx) -> Answer:
 async def _check(ctx: Ctx, model: str, body: dict[str, Any]) -> JobParams:
     mode = MODELS[model]
     problems: list[str] = []
+    unknown = unknown_fields(body, FIELDS, "field")
+    if unknown:
+        problems.append(unknown)
     prompt = check_prompt(body.get("prompt"), mode != "i2v", problems)
     size = check_choice(body.get("size", "1080P"), SIZES, problems, "size")
     duration = check_duration(body.get("duration", 5), problems)
     meta = body.get("metadata") or {}
     if not isinstance(meta, dict):
         raise Invalid(["metadata must be an object"])
+    ratio, seed = _check_metadata(meta, mode, problems)
+    media = _media(meta, problems)
+    params = JobParams(model="happyhorse-1.0", mode=mode, prompt=prompt, resolution=size,
+                       aspect_ratio=ratio, duration=duration, seed=seed)
+    await _check_images(ctx, model, body.get("input_reference"), media, params, problems)
+    if problems:
+        raise Invalid(problems)
+    return params
+
+
+def _check_metadata(meta: dict[str, Any], mode: str, problems: list[str]
+                    ) -> tuple[str, int | None]:
+    """``metadata``'s documented fields; returns (ratio, seed)."""
+    unknown = unknown_fields(meta, METADATA_FIELDS, "metadata field")
+    if unknown:
+        problems.append(unknown)
     ratio = "16:9"
-    if mode != "i2v":
+    if mode != "i2v":  # i2v ignores the ratio: the first frame decides the shape
         ratio = check_choice(meta.get("ratio", "16:9"), RATIOS, problems, "metadata.ratio")
     check_bool(meta.get("watermark"), problems, "metadata.watermark")
     seed = check_seed(meta.get("seed"), problems, "metadata.seed")
@@ -111,50 +147,68 @@ async def _check(ctx: Ctx, model: str, body: dict[str, Any]) -> JobParams:
         else:
             check_choice(meta["reference_type"], ("subject", "style"), problems,
                          "metadata.reference_type")
-    media = (meta.get("input") or {}).get("media") if isinstance(meta.get("input"), dict) else None
-    if media is not None and not isinstance(media, list):
+    return ratio, seed
+
+
+def _media(meta: dict[str, Any], problems: list[str]) -> list[dict[str, Any]]:
+    """``metadata.input.media[]``: ``{type, url}`` items (nothing else), or [] when absent
+    or refused."""
+    given = meta.get("input")
+    if given is None:
+        return []
+    if not isinstance(given, dict):
+        problems.append("metadata.input must be an object")
+        return []
+    unknown = unknown_fields(given, {"media"}, "metadata.input field")
+    if unknown:
+        problems.append(unknown)
+    media = given.get("media")
+    if media is None:
+        return []
+    if not isinstance(media, list):
         problems.append("metadata.input.media must be a list")
-        media = None
-    media = media or []
+        return []
     for i, item in enumerate(media):
-        if not isinstance(item, dict) or item.get("type") not in (
-                "reference_image", "first_frame", "video") or not item.get("url"):
+        if not isinstance(item, dict) or set(item) - {"type", "url"} \
+                or item.get("type") not in MEDIA_TYPES or not item.get("url"):
             problems.append(f"metadata.input.media[{i}] must be {{type: reference_image|"
                             "first_frame|video, url}}")
-            media = []
-            break
-    first = None
-    refs = []
-    if mode == "t2v":
-        if body.get("input_reference") or media:
-            problems.append("happyhorse-1.0-t2v takes no images; use the i2v or r2v model")
-    elif mode == "i2v":
+            return []
+    return media
+
+
+async def _check_images(ctx: Ctx, model: str, input_reference: Any,
+                        media: list[dict[str, Any]], params: JobParams,
+                        problems: list[str]) -> None:
+    """t2v takes no images; i2v exactly one first frame (``input_reference`` or one
+    ``first_frame`` media item); r2v 1-9 ``reference_image`` media items."""
+    if params.mode == "t2v":
+        if input_reference or media:
+            problems.append(f"{model} takes no images; use the i2v or r2v model")
+    elif params.mode == "i2v":
         frames = [m["url"] for m in media if m["type"] == "first_frame"]
-        if body.get("input_reference"):
-            frames.insert(0, body["input_reference"])
+        if input_reference:
+            frames.insert(0, input_reference)
         if len(frames) != 1 or any(m["type"] != "first_frame" for m in media):
-            problems.append("happyhorse-1.0-i2v needs exactly one first-frame image "
+            problems.append(f"{model} needs exactly one first-frame image "
                             "(input_reference or one metadata.input.media first_frame)")
         else:
-            first = await resolve_image(ctx, frames[0], "input_reference", problems)
+            params.first_frame = await resolve_image(ctx, frames[0], "input_reference",
+                                                     problems, IMAGES)
     else:
         images = [m["url"] for m in media if m["type"] == "reference_image"]
-        if body.get("input_reference"):
-            problems.append("input_reference is for happyhorse-1.0-i2v; r2v takes "
+        if input_reference:
+            problems.append(f"input_reference is for happyhorse-1.0-i2v; {model} takes "
                             "metadata.input.media reference_image items")
         if not 1 <= len(images) <= 9:
-            problems.append("happyhorse-1.0-r2v needs 1 to 9 metadata.input.media "
+            problems.append(f"{model} needs 1 to 9 metadata.input.media "
                             f"reference_image items (got {len(images)})")
-        else:
-            for i, url in enumerate(images):
-                got = await resolve_image(ctx, url, f"metadata.input.media[{i}].url", problems)
-                if got:
-                    refs.append(got)
-    if problems:
-        raise Invalid(problems)
-    return JobParams(model="happyhorse-1.0", mode=mode, prompt=prompt, resolution=size,
-                     aspect_ratio=ratio, duration=duration, seed=seed, first_frame=first,
-                     references=refs)
+            return
+        for i, url in enumerate(images):
+            got = await resolve_image(ctx, url, f"metadata.input.media[{i}].url", problems,
+                                      IMAGES)
+            if got:
+                params.references.append(got)
 
 
 def _lookup(ctx: Ctx) -> Job | Response:
@@ -183,7 +237,7 @@ async def poll(ctx: Ctx) -> Answer:
     if ph.finished is not None:
         body["completed_at"] = int(ph.finished)
     if ph.state == "succeeded":
-        body["result_url"] = f"{ctx.req.origin}/v1/videos/{job.id}/content"
+        body["result_url"] = f"/v1/videos/{job.id}/content"  # relative, as seed 002 says
     if ph.state == "failed":
         body["fail_reason"] = ph.error
     return json_response(200, body)

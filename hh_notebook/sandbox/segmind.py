@@ -3,6 +3,20 @@
 Auth is ``x-api-key`` only. Errors carry ``{"error": message}``; a FAILED request is
 served as HTTP 422 whose body keeps ``status`` and ``error``; wrong methods get an
 HTML 405 page, as Segmind's gateway does.
+
+Two slugs, each with the fields of its own page; anything else in the body is a 400:
+
+- ``happyhorse-1.1`` (seed 000): ``prompt`` (required), ``aspect_ratio`` (5 values),
+  ``duration`` 3-15, ``image`` (URL or base64: image-to-video), ``negative_prompt``,
+  ``prompt_extend``, ``reference_images`` (up to 9: reference-to-video), ``resolution``
+  (720P/1080P), ``seed``, ``watermark``.
+- ``happyhorse`` is HappyHorse 1.0 (segmind.com/models/happyhorse/api, in SUPPLEMENT.md;
+  ``happyhorse-1.0`` is no Segmind slug and answers 404): ``prompt`` (required),
+  ``aspect_ratio`` (5 values, text-to-video only), ``duration`` **2**-15, ``resolution``,
+  ``image`` (first frame), ``last_frame`` (end frame; needs ``image``), ``audio_url`` (MP3/WAV
+  speech, 3-30 s, <= 15 MB: lip-sync), ``negative_prompt``, ``prompt_extend``, ``watermark``.
+  No ``reference_images`` (reference-to-video arrived with 1.1, seed 001) and, reading the
+  page strictly, no ``seed``: it lists none for 1.0.
 """
 
 from __future__ import annotations
@@ -14,6 +28,7 @@ from typing import Any
 from .asgi import Answer, Response, html_response, json_response
 from .common import (
     Ctx,
+    ImageRules,
     Invalid,
     JobParams,
     check_bool,
@@ -27,16 +42,32 @@ from .common import (
     json_object,
     key_owner_of,
     new_id,
+    resolve_audio,
     resolve_image,
+    unknown_fields,
 )
 from .state import SEGMIND_RESERVATION, Job
 
 PROVIDER = "segmind"
-SLUGS = ("happyhorse-1.1", "happyhorse-1.0")
+# slug -> the model it serves
+SLUGS = {"happyhorse-1.1": "happyhorse-1.1", "happyhorse": "happyhorse-1.0"}
 RESOLUTIONS = ("720P", "1080P")
 RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4")
-FIELDS = {"prompt", "negative_prompt", "resolution", "duration", "aspect_ratio", "image",
-          "reference_images", "prompt_extend", "seed", "watermark"}
+_COMMON = frozenset({"prompt", "negative_prompt", "resolution", "duration", "aspect_ratio",
+                     "image", "prompt_extend", "watermark"})
+FIELDS = {"happyhorse-1.1": _COMMON | {"reference_images", "seed"},  # seed 000
+          "happyhorse": _COMMON | {"last_frame", "audio_url"}}  # Segmind's 1.0 page
+MIN_DURATION = {"happyhorse-1.1": 3, "happyhorse": 2}
+HINTS = {
+    "happyhorse-1.1": {"last_frame": "a HappyHorse 1.0 field: slug happyhorse",
+                       "audio_url": "a HappyHorse 1.0 field: slug happyhorse; 1.1 makes its "
+                                    "own audio"},
+    "happyhorse": {"reference_images": "reference-to-video needs happyhorse-1.1",
+                   "seed": "Segmind's HappyHorse 1.0 page lists no seed"},
+}
+# Seed 000: image "URL or base64", reference_images "URLs or uploads"; the page gives no
+# size limits, so the shared HappyHorse ones apply.
+IMAGES = ImageRules(inline=True, source="Segmind's page takes a URL or base64")
 STATUS = {"queued": "QUEUED", "running": "PROCESSING", "archiving": "PROCESSING",
           "succeeded": "COMPLETED", "failed": "FAILED"}
 
@@ -69,7 +100,7 @@ def authenticate(ctx: Ctx) -> Response | None:
 async def submit(ctx: Ctx) -> Answer:
     """``POST /v2/{slug}``."""
     slug = ctx.params["slug"]
-    if slug not in SLUGS:
+    if slug not in SLUGS:  # happyhorse-1.0 included: 1.0's slug is happyhorse
         return error(404, f"Model not found: {slug}")
     denied = authenticate(ctx)
     if denied:
@@ -88,7 +119,7 @@ async def submit(ctx: Ctx) -> Answer:
                           f"average cost (${SEGMIND_RESERVATION[slug]:.2f}) reserved before "
                           "running. Please top up.")
     job = create_job(ctx, PROVIDER, new_id("uuid"), params, key_owner_of(ctx, "x-api-key"),
-                     echo={k: body.get(k) for k in sorted(FIELDS) if k in body},
+                     echo={k: body[k] for k in sorted(body)},
                      fail_message="Request blocked by content moderation (RAI policy)")
     origin = ctx.req.origin
     return json_response(200, {
@@ -102,44 +133,67 @@ async def submit(ctx: Ctx) -> Answer:
 
 async def _check(ctx: Ctx, slug: str, body: dict[str, Any]) -> JobParams:
     problems: list[str] = []
-    unknown = sorted(set(body) - FIELDS)
+    unknown = unknown_fields(body, FIELDS[slug], "field", HINTS[slug])
     if unknown:
-        problems.append(f"unknown field(s): {', '.join(unknown)}")
+        problems.append(unknown)
     prompt = check_prompt(body.get("prompt"), True, problems)
     negative = check_prompt(body.get("negative_prompt"), False, problems, "negative_prompt")
     resolution = check_choice(body.get("resolution", "720P"), RESOLUTIONS, problems, "resolution")
     ratio = check_choice(body.get("aspect_ratio", "16:9"), RATIOS, problems, "aspect_ratio")
-    duration = check_duration(body.get("duration", 5), problems)
-    seed = check_seed(body.get("seed"), problems)
+    duration = check_duration(body.get("duration", 5), problems, low=MIN_DURATION[slug])
+    seed = check_seed(body.get("seed"), problems) if "seed" in FIELDS[slug] else None
     check_bool(body.get("prompt_extend"), problems, "prompt_extend")
     check_bool(body.get("watermark"), problems, "watermark")
-    image, refs = body.get("image"), body.get("reference_images")
-    mode = "t2v"
-    first = None
-    references = []
-    if image not in (None, "") and refs not in (None, []):
-        problems.append("image and reference_images cannot be combined "
-                        "(image-to-video or reference-to-video, not both)")
-    elif image not in (None, ""):
-        mode = "i2v"
-        first = await resolve_image(ctx, image, "image", problems)
-    elif refs not in (None, []):
-        mode = "r2v"
-        if slug == "happyhorse-1.0":
-            problems.append("reference_images is not supported by happyhorse-1.0 "
-                            "(reference-to-video needs happyhorse-1.1)")
-        elif not isinstance(refs, list) or not 1 <= len(refs) <= 9:
-            problems.append("reference_images must be a list of 1 to 9 images")
-        else:
-            for i, ref in enumerate(refs):
-                got = await resolve_image(ctx, ref, f"reference_images[{i}]", problems)
-                if got:
-                    references.append(got)
+    params = JobParams(model=SLUGS[slug], mode="t2v", prompt=prompt, resolution=resolution,
+                       aspect_ratio=ratio, duration=duration, seed=seed,
+                       negative_prompt=negative, takes_seed="seed" in FIELDS[slug])
+    await _check_images(ctx, slug, body, params, problems)
+    if "last_frame" in FIELDS[slug]:
+        await _check_v10_inputs(ctx, body, params, problems)
     if problems:
         raise Invalid(problems)
-    return JobParams(model=slug, mode=mode, prompt=prompt, resolution=resolution,
-                     aspect_ratio=ratio, duration=duration, seed=seed,
-                     negative_prompt=negative, first_frame=first, references=references)
+    return params
+
+
+def _given(value: Any) -> bool:
+    return value not in (None, "", [])
+
+
+async def _check_images(ctx: Ctx, slug: str, body: dict[str, Any], params: JobParams,
+                        problems: list[str]) -> None:
+    """The mode follows the payload (seed 001): ``image`` is image-to-video,
+    ``reference_images`` (1.1 only) reference-to-video, neither text-to-video."""
+    image = body.get("image")
+    refs = body.get("reference_images") if "reference_images" in FIELDS[slug] else None
+    if _given(image) and _given(refs):
+        problems.append("image and reference_images cannot be combined "
+                        "(image-to-video or reference-to-video, not both)")
+    elif _given(image):
+        params.mode = "i2v"
+        params.first_frame = await resolve_image(ctx, image, "image", problems, IMAGES)
+    elif _given(refs):
+        params.mode = "r2v"
+        if not isinstance(refs, list) or not 1 <= len(refs) <= 9:
+            problems.append("reference_images must be a list of 1 to 9 images")
+            return
+        for i, ref in enumerate(refs):
+            got = await resolve_image(ctx, ref, f"reference_images[{i}]", problems, IMAGES)
+            if got:
+                params.references.append(got)
+
+
+async def _check_v10_inputs(ctx: Ctx, body: dict[str, Any], params: JobParams,
+                            problems: list[str]) -> None:
+    """HappyHorse 1.0's ``last_frame`` (image-to-video only: it needs ``image``) and
+    ``audio_url`` (lip-sync), from Segmind's 1.0 page."""
+    last = body.get("last_frame")
+    if _given(last):
+        if params.mode != "i2v":
+            problems.append("last_frame needs image: first and last frame is image-to-video")
+        else:
+            params.last_frame = await resolve_image(ctx, last, "last_frame", problems, IMAGES)
+    if _given(body.get("audio_url")):
+        params.audio = await resolve_audio(ctx, body["audio_url"], "audio_url", problems)
 
 
 def _metrics(ctx: Ctx, job: Job, started: float | None, finished: float | None) -> dict[str, Any]:

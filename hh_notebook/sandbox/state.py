@@ -27,7 +27,7 @@ FILE_TTL = {"segmind": 7 * 86400.0, "hiapi": 86400.0, "openai": 86400.0, "apifra
 DEFAULT_BALANCE = {"segmind": 100.0, "apiframe": 10_000.0, "hiapi": 100.0, "openai": 100.0}
 # Segmind reserves the model's *average* cost before running (mean duration 9 s,
 # mean of the 720P and 1080P per-second prices); a balance below it gets 406.
-SEGMIND_RESERVATION = {"happyhorse-1.1": 9 * 0.16, "happyhorse-1.0": 9 * 0.20}
+SEGMIND_RESERVATION = {"happyhorse-1.1": 9 * 0.16, "happyhorse": 9 * 0.20}
 PRICE_PER_S = {
     ("segmind", "720P"): 0.14, ("segmind", "1080P"): 0.18,
     ("apiframe", "720P"): 24.0, ("apiframe", "1080P"): 31.0,
