@@ -32,9 +32,9 @@ SUBMITS = {
     "apiframe": ("/v2/videos/generate", {"model": "happyhorse-1.1", "prompt": "bench",
                                          "happyhorse11Params": {"resolution": "720p",
                                                                 "duration": 5, "seed": 1}}),
+    # HiAPI takes no seed: its clips vary with the prompt instead.
     "hiapi": ("/v1/tasks", {"model": "happyhorse-1.1/text-to-video",
-                            "input": {"prompt": "bench", "resolution": "720p", "duration": 5,
-                                      "seed": 1}}),
+                            "input": {"prompt": "bench", "resolution": "720p", "duration": 5}}),
 }
 
 
@@ -94,8 +94,8 @@ def start_sandbox(cpu: int) -> tuple[subprocess.Popen[str], int, str]:
 async def run_polls(port: int, jobs: int, seconds: float, connections: int,
                     encoding: bool = False) -> dict[str, float]:
     """Submit ``jobs`` jobs, then poll their status for ``seconds``. With ``encoding``,
-    every job gets its own seed, so the sandbox encodes clips (on the same core) while
-    it answers the polls."""
+    every job gets its own seed (its own prompt at HiAPI), so the sandbox encodes clips (on
+    the same core) while it answers the polls."""
     admin = await Conn.open(port)
     for provider in KEYS:
         await admin.request("POST", "/_sandbox/balance", {"content-type": "application/json"},
@@ -105,7 +105,8 @@ async def run_polls(port: int, jobs: int, seconds: float, connections: int,
         provider = list(SUBMITS)[i % 4]
         path, body = SUBMITS[provider]
         if encoding:
-            body = json.loads(json.dumps(body).replace('"seed": 1', f'"seed": {1000 + i}'))
+            body = json.loads(json.dumps(body).replace('"seed": 1', f'"seed": {1000 + i}')
+                              .replace('"prompt": "bench"', f'"prompt": "bench {i}"'))
         name, value = KEYS[provider]
         headers = {name: value, "content-type": "application/json"}
         status, raw = await admin.request("POST", path, headers, json.dumps(body).encode())

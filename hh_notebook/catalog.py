@@ -65,9 +65,14 @@ PROVIDERS: tuple[str, ...] = ("segmind", "apiframe", "hiapi", "openai")
 MODES: tuple[str, ...] = ("t2v", "i2v", "r2v")
 #: The request parameters a contract can map (``GenerationRequest`` attribute names).
 REQUEST_PARAMS: tuple[str, ...] = (
-    "prompt", "negative_prompt", "image", "reference_images", "resolution", "duration",
-    "aspect_ratio", "seed", "prompt_extend", "watermark", "reference_type",
+    "prompt", "negative_prompt", "image", "last_frame", "reference_images", "audio",
+    "resolution", "duration", "aspect_ratio", "seed", "prompt_extend", "watermark",
+    "reference_type",
 )
+#: Speech for lip-sync (Segmind 1.0, source: segmind-1.0): MP3/WAV, 3 to 30 s, at most 15 MB.
+AUDIO_FORMATS: tuple[str, ...] = ("mp3", "wav")
+AUDIO_SECONDS: tuple[int, int] = (3, 30)
+AUDIO_MAX_BYTES = 15 * 1024 * 1024
 RESOLUTIONS: tuple[str, ...] = ("720P", "1080P")
 RATIOS_5: tuple[str, ...] = ("16:9", "9:16", "1:1", "4:3", "3:4")
 RATIOS_9: tuple[str, ...] = RATIOS_5 + ("4:5", "5:4", "9:21", "21:9")
@@ -87,7 +92,8 @@ ALL_VERSIONS: tuple[str, ...] = ("1.1", "1.0")
 
 @dataclass(frozen=True)
 class ImageRules:
-    """Limits on input images (source: aggregator; the other pages agree)."""
+    """Limits on input images (source: aggregator; the other pages agree). ``max_aspect``
+    0 means no aspect limit."""
 
     formats: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
     min_side: int = 300
@@ -147,8 +153,8 @@ class WireField:
     ``param`` is the :class:`~hh_notebook.request.GenerationRequest` attribute it carries,
     ``wire`` its dotted path in the JSON body, ``kind`` its JSON type, ``encode`` how the
     value is written (``"lower"``: ``720p``; ``"list"``: one URL in an array;
-    ``"media:<type>"``: ``[{type, url}]`` items), ``always`` whether it is sent even when it
-    holds the default, and ``source`` the page that documents it.
+    ``"media:<type>"``: ``[{type, url}]`` items) and ``source`` the page that documents it.
+    A field is sent whenever the request sets it (None means not set).
     """
 
     param: str
@@ -156,9 +162,6 @@ class WireField:
     kind: str
     source: str
     encode: str = ""
-    always: bool = False
-    #: False for a field sent although the page does not list it (a warning says so).
-    documented: bool = True
 
 
 @dataclass(frozen=True)
@@ -181,8 +184,6 @@ class Contract:
     inline_images: bool
     source: str
     images: ImageRules = field(default=IMAGE_RULES)
-    #: A caution shown with every request on this path.
-    note: str = ""
 
     @property
     def params(self) -> frozenset[str]:
@@ -277,55 +278,61 @@ PRICES: Mapping[tuple[str, str], Price] = MappingProxyType({
 # ------------------------------------------------------------------------------- contracts
 
 
-def _f(param: str, wire: str, kind: str, source: str, encode: str = "",
-       always: bool = False, documented: bool = True) -> WireField:
-    return WireField(param, wire, kind, source, encode, always, documented)
+def _f(param: str, wire: str, kind: str, source: str, encode: str = "") -> WireField:
+    return WireField(param, wire, kind, source, encode)
+
+
+#: HiAPI's own image limits (SUPPLEMENT.md quoting its i2v and r2v pages): larger files, and
+#: references need a 400 px shortest side; no aspect bound is given.
+_HIAPI_I2V_IMAGES = ImageRules(min_side=300, max_bytes=20 * 1024 * 1024, max_aspect=0.0)
+_HIAPI_R2V_IMAGES = ImageRules(min_side=400, max_bytes=20 * 1024 * 1024, max_aspect=0.0)
 
 
 def _segmind(version: str, mode: str) -> Contract:
     src = "segmind-1.1" if version == "1.1" else "segmind-1.0"
     fields = [
-        _f("prompt", "prompt", "string", src, always=True),
+        _f("prompt", "prompt", "string", src),
         _f("negative_prompt", "negative_prompt", "string", src),
-        _f("resolution", "resolution", "string", src, always=True),
-        _f("duration", "duration", "integer", src, always=True),
-        _f("prompt_extend", "prompt_extend", "boolean", src, always=True),
-        _f("watermark", "watermark", "boolean", src, always=True),
-        _f("seed", "seed", "integer", src),
+        _f("resolution", "resolution", "string", src),
+        _f("duration", "duration", "integer", src),
+        _f("prompt_extend", "prompt_extend", "boolean", src),
+        _f("watermark", "watermark", "boolean", src),
     ]
-    if mode != "i2v":
-        fields.append(_f("aspect_ratio", "aspect_ratio", "string", src, always=True))
+    if version == "1.1":  # Segmind's 1.0 page lists no seed
+        fields.append(_f("seed", "seed", "integer", src))
+    if mode != "i2v":  # "text-to-video only, ignored with an image"
+        fields.append(_f("aspect_ratio", "aspect_ratio", "string", src))
     if mode == "i2v":
         fields.append(_f("image", "image", "string", src))
+    if mode == "i2v" and version == "1.0":  # the end frame: image-to-video only
+        fields.append(_f("last_frame", "last_frame", "string", src))
+    if version == "1.0":  # a speech file the clip is lip-synced to
+        fields.append(_f("audio", "audio_url", "string", src))
     if mode == "r2v":
         fields.append(_f("reference_images", "reference_images", "string[]", src))
-    note = ""
-    if version == "1.0" and mode == "r2v":
-        note = ("segmind documents reference-to-video as new in HappyHorse 1.1; the 1.0 model "
-                "may reject reference_images. Use model='1.1'.")
     return Contract(
         provider="segmind", version=version, mode=mode, method="POST",
-        path=f"/v2/happyhorse-{version}", constants=MappingProxyType({}),
-        fields=tuple(fields), durations=(3, 15), resolutions=RESOLUTIONS,
+        # Segmind's 1.0 page: slug "happyhorse" (1.1 lives on "happyhorse-1.1").
+        path="/v2/happyhorse-1.1" if version == "1.1" else "/v2/happyhorse",
+        constants=MappingProxyType({}), fields=tuple(fields),
+        durations=(3, 15) if version == "1.1" else (2, 15), resolutions=RESOLUTIONS,
         aspect_ratios=RATIOS_5 if mode != "i2v" else (), prompt_required=True,
         references=(1, MAX_REFERENCES) if mode == "r2v" else None, inline_images=True,
-        source=src, note=note,
+        source=src,
     )
 
 
 def _apiframe(mode: str) -> Contract:
     src = "apiframe"
     fields = [
-        _f("prompt", "prompt", "string", src, always=True),
-        _f("resolution", "happyhorse11Params.resolution", "string", src, encode="lower",
-           always=True),
+        _f("prompt", "prompt", "string", src),
+        _f("resolution", "happyhorse11Params.resolution", "string", src, encode="lower"),
         # The input schema table omits it; the page's Capabilities list 3 s to 15 s.
-        _f("duration", "happyhorse11Params.duration", "integer", src, always=True),
+        _f("duration", "happyhorse11Params.duration", "integer", src),
         _f("seed", "happyhorse11Params.seed", "integer", src),
     ]
     if mode != "i2v":
-        fields.append(_f("aspect_ratio", "happyhorse11Params.aspect_ratio", "string", src,
-                         always=True))
+        fields.append(_f("aspect_ratio", "happyhorse11Params.aspect_ratio", "string", src))
     if mode == "i2v":
         fields.append(_f("image", "happyhorse11Params.images", "string[]", src, encode="list"))
     if mode == "r2v":
@@ -345,42 +352,41 @@ _HIAPI_TASKS = {"t2v": "text-to-video", "i2v": "image-to-video", "r2v": "referen
 
 
 def _hiapi(mode: str) -> Contract:
+    # HiAPI validates input strictly: an unknown field is a 400, so only these are sent.
     src = {"t2v": "hiapi-t2v", "i2v": "hiapi-i2v", "r2v": "hiapi-r2v"}[mode]
     fields = [
-        _f("prompt", "input.prompt", "string", src, always=True),
-        _f("resolution", "input.resolution", "string", src, encode="lower", always=True),
-        _f("duration", "input.duration", "integer", src, always=True),
-        _f("seed", "input.seed", "integer", src, documented=False),
-        _f("negative_prompt", "input.negative_prompt", "string", src, documented=False),
+        _f("prompt", "input.prompt", "string", src),
+        _f("resolution", "input.resolution", "string", src, encode="lower"),
+        _f("duration", "input.duration", "integer", src),
     ]
     if mode != "i2v":
-        fields.append(_f("aspect_ratio", "input.aspect_ratio", "string", src, always=True))
-    if mode == "i2v":
-        fields.append(_f("image", "input.image_url", "string", src))
-    if mode == "r2v":
-        fields.append(_f("reference_images", "input.reference_images", "string[]", src))
+        fields.append(_f("aspect_ratio", "input.aspect_ratio", "string", src))
+    if mode == "i2v":  # an array of exactly one URL
+        fields.append(_f("image", "input.image_urls", "string[]", src, encode="list"))
+    if mode == "r2v":  # singular name, an array of 1 to 9 URLs
+        fields.append(_f("reference_images", "input.reference_image", "string[]", src))
     return Contract(
         provider="hiapi", version="1.1", mode=mode, method="POST", path="/v1/tasks",
         constants=MappingProxyType({"model": f"happyhorse-1.1/{_HIAPI_TASKS[mode]}"}),
         fields=tuple(fields), durations=(3, 15), resolutions=RESOLUTIONS,
         aspect_ratios=RATIOS_9 if mode != "i2v" else (), prompt_required=mode != "i2v",
         references=(1, MAX_REFERENCES) if mode == "r2v" else None, inline_images=False,
-        source=src,
+        source=src, images=_HIAPI_R2V_IMAGES if mode == "r2v" else _HIAPI_I2V_IMAGES,
     )
 
 
 def _aggregator(mode: str) -> Contract:
     src = "aggregator"
     fields = [
-        _f("prompt", "prompt", "string", src, always=True),
-        _f("resolution", "size", "string", src, always=True),
-        _f("duration", "duration", "integer", src, always=True),
+        _f("prompt", "prompt", "string", src),
+        _f("resolution", "size", "string", src),
+        _f("duration", "duration", "integer", src),
         # Its default is True: always sent, so a clip never gets an unasked watermark.
-        _f("watermark", "metadata.watermark", "boolean", src, always=True),
+        _f("watermark", "metadata.watermark", "boolean", src),
         _f("seed", "metadata.seed", "integer", src),
     ]
     if mode != "i2v":
-        fields.append(_f("aspect_ratio", "metadata.ratio", "string", src, always=True))
+        fields.append(_f("aspect_ratio", "metadata.ratio", "string", src))
     if mode == "i2v":
         fields.append(_f("image", "input_reference", "string", src))
     if mode == "r2v":
@@ -401,8 +407,9 @@ def _aggregator(mode: str) -> Contract:
 def _build_contracts() -> dict[tuple[str, str, str], Contract]:
     table: dict[tuple[str, str, str], Contract] = {}
     for mode in MODES:
-        for version in ("1.1", "1.0"):
-            table[("segmind", version, mode)] = _segmind(version, mode)
+        table[("segmind", "1.1", mode)] = _segmind("1.1", mode)
+        if mode != "r2v":  # reference-to-video is new in 1.1 (segmind-guide)
+            table[("segmind", "1.0", mode)] = _segmind("1.0", mode)
         table[("apiframe", "1.1", mode)] = _apiframe(mode)
         table[("hiapi", "1.1", mode)] = _hiapi(mode)
         table[("openai", "1.0", mode)] = _aggregator(mode)

@@ -2,9 +2,10 @@
 
 It writes, under one folder (``out/`` by default):
 
-- ``inputs/``: a first frame and three reference images drawn for the demo;
+- ``inputs/``: a first and a last frame and three reference images drawn for the demo;
 - ``data/``: the journal and every clip (text, image and reference to video at
-  Segmind; the same prompt at Apiframe, HiAPI and the OpenAI-style aggregator);
+  Segmind, first frame to last frame on Segmind's HappyHorse 1.0; the same prompt at
+  Apiframe, HiAPI and the OpenAI-style aggregator);
 - ``report/``: a 2 × 2 seed × aspect-ratio sweep as a self-contained report;
 - ``summary.json``: every clip with its mode, provider, cost, size and codecs.
 
@@ -49,6 +50,9 @@ def _draw_inputs(folder: Path) -> dict[str, Any]:
     draw.rectangle((0, 560, 1280, 720), fill=(200, 180, 120))
     paths["image"] = folder / "first_frame.png"
     frame.save(paths["image"])
+    draw.ellipse((480, 200, 800, 520), fill=(240, 140, 60))  # the sun has set
+    paths["last_frame"] = folder / "last_frame.png"
+    frame.save(paths["last_frame"])
     refs = []
     for index, color in enumerate([(200, 60, 50), (60, 170, 90), (230, 190, 40)], start=1):
         ref = Image.new("RGB", (640, 640), color)
@@ -69,8 +73,14 @@ async def _run_clips(clients: dict[str, Client], inputs: dict[str, Any]) -> list
                                     reference_images=inputs["reference_images"],
                                     duration=4, aspect_ratio="1:1", seed=7)),
     ]
+    # First frame to last frame: HappyHorse 1.0 at Segmind (local images go inline).
+    requests.append((segmind, GenerationRequest(prompt=I2V_PROMPT, image=inputs["image"],
+                                                last_frame=inputs["last_frame"], duration=3,
+                                                model="1.0")))
     for name in ("apiframe", "hiapi", "openai"):
-        requests.append((clients[name], GenerationRequest(prompt=PROMPT, duration=5, seed=7)))
+        # HiAPI's pages list no seed: every HiAPI clip is a fresh draw.
+        seed = None if name == "hiapi" else 7
+        requests.append((clients[name], GenerationRequest(prompt=PROMPT, duration=5, seed=seed)))
     jobs = [await client.submit(request) for client, request in requests]
     await asyncio.gather(*(job.wait() for job in jobs))
     return jobs

@@ -149,8 +149,9 @@ class HappyHorseMagics(Magics):
         """The request for parsed options ``args`` and the cell's ``prompt``."""
         fields = request_fields(args)
         fields.pop("provider", None)
-        if "image" in fields:
-            fields["image"] = self._image_arg(fields["image"], "image")
+        for name in ("image", "last_frame"):
+            if name in fields:
+                fields[name] = self._image_arg(fields[name], name)
         refs = fields.pop("reference_images", None) or []
         if len(refs) > catalog.MAX_REFERENCES:
             raise UsageError(f"ref: at most {catalog.MAX_REFERENCES} reference images "

@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalog
+from .request_checks import takers
 
 __all__ = ["OPTIONS", "Option", "add_options", "magic_options", "request_fields"]
 
 
 def _duration_help() -> str:
-    low, high = catalog.duration_range()
-    ranges = {f"{lo}–{hi}" for c in catalog.CONTRACTS.values() for lo, hi in [c.durations]}
-    others = sorted(r for r in ranges if r != f"{low}–{high}")
-    extra = f" ({', '.join(others)} where a provider allows)" if others else ""
-    return (f"clip length, whole seconds {low}–{high}{extra} "
+    common = catalog.duration_range()
+    others = sorted({(c.durations, f"{c.provider} {c.version}") for c in catalog.CONTRACTS.values()
+                     if c.durations != common})
+    extra = "".join(f"; {lo}–{hi} at {where}" for (lo, hi), where in others)
+    return (f"clip length, whole seconds {common[0]}–{common[1]}{extra} "
             f"(default {catalog.DEFAULT_DURATION})")
 
 
@@ -75,6 +76,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--image",), "first frame: image-to-video (a path, an http(s) URL, or in a "
            "notebook a variable holding a path, bytes, a PIL image or an array)", _ALL,
            "image", {"metavar": "PATH|URL|VAR"}),
+    Option(("--last-frame",), "end frame of a first-to-last-frame clip, with --image (a path, "
+           f"an http(s) URL or a notebook variable; taken by {takers('last_frame')})", _ALL,
+           "last_frame", {"metavar": "PATH|URL|VAR"}),
+    Option(("--audio",), "http(s) URL of a speech file (MP3/WAV) the clip is lip-synced to "
+           f"(taken by {takers('audio')})", _ALL, "audio", {"metavar": "URL"}),
     Option(("--ref",), f"reference image (repeat up to {catalog.MAX_REFERENCES} times): "
            "reference-to-video; cite them as [Image N]", _ALL, "reference_images",
            {"action": "append", "metavar": "PATH|URL|VAR", "dest": "reference_images"}),

@@ -154,6 +154,10 @@ class GenerationRequest:
     watermark: bool = False
     reference_type: str | None = None
     model: str | None = None
+    #: An http(s) URL of a speech file the clip is lip-synced to (Segmind's HappyHorse 1.0).
+    audio: str | None = None
+    #: The end frame of a first-to-last-frame clip, with ``image`` (Segmind's HappyHorse 1.0).
+    last_frame: ImageInput | None = None
 
     def __post_init__(self) -> None:
         if self.prompt is None:
@@ -176,6 +180,10 @@ class GenerationRequest:
             self.reference_images = list(self.reference_images)
         if not _is_present(self.image):
             self.image = None
+        if not _is_present(self.last_frame):
+            self.last_frame = None
+        if isinstance(self.audio, str):
+            self.audio = self.audio.strip() or None
 
     # ------------------------------------------------------------------ mode
 
@@ -260,7 +268,8 @@ class GenerationRequest:
         record = self._record(found)
         fingerprint = _fingerprint(record, provider, found.version)
         return CheckedRequest(self, provider, found.version, found.contract, record,
-                              fingerprint, found.image, tuple(found.references))
+                              fingerprint, found.image, tuple(found.references),
+                              found.last_frame)
 
     # ------------------------------------------------------------------ copies and records
 
@@ -292,6 +301,7 @@ class GenerationRequest:
         ]
         loaded = found.references if found is not None else []
         image = found.image if found is not None else None
+        last = found.last_frame if found is not None else None
         return {
             "prompt": _json_safe(self.prompt),
             "negative_prompt": _json_safe(self.negative_prompt),
@@ -308,6 +318,9 @@ class GenerationRequest:
             "watermark": _json_safe(self.watermark),
             "reference_type": _json_safe(self.reference_type),
             "model": _json_safe(self.model),
+            "audio": _json_safe(self.audio),
+            "last_frame": (describe_image(self.last_frame, last)
+                           if _is_present(self.last_frame) else None),
             "mode": self.mode.value,
         }
 
@@ -327,8 +340,9 @@ class GenerationRequest:
         """
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in d.items() if k in names}
-        if kwargs.get("image") is not None:
-            kwargs["image"] = _restore_image(kwargs["image"])
+        for name in ("image", "last_frame"):
+            if kwargs.get(name) is not None:
+                kwargs[name] = _restore_image(kwargs[name])
         kwargs["reference_images"] = [
             _restore_image(ref) for ref in kwargs.get("reference_images") or []
         ]
@@ -369,8 +383,10 @@ class GenerationRequest:
             parts.append(f"image={safe_repr(self.image, 60)!r}")
         if self.reference_images:
             parts.append(f"reference_images={safe_repr(self.reference_images)}")
+        if self.last_frame is not None:
+            parts.append(f"last_frame={safe_repr(self.last_frame, 60)!r}")
         for name in ("resolution", "duration", "aspect_ratio", "seed", "prompt_extend",
-                     "watermark", "reference_type", "model"):
+                     "watermark", "reference_type", "model", "audio"):
             parts.append(f"{name}={safe_repr(getattr(self, name))!r}")
         return f"GenerationRequest({', '.join(parts)})"
 
@@ -392,6 +408,7 @@ class CheckedRequest:
     fingerprint: str
     image: ImageData | None = None
     references: tuple[ImageData, ...] = ()
+    last_frame: ImageData | None = None
 
     @property
     def mode(self) -> Mode:
@@ -426,6 +443,11 @@ def _fingerprint(record: dict[str, Any], provider: str, model: str) -> str:
         _image_identity(ref, f"reference_images[{i}]", failures)
         for i, ref in enumerate(record["reference_images"])
     ]
+    if record.get("last_frame") is not None:
+        record["last_frame"] = _image_identity(record["last_frame"], "last_frame", failures)
+    for name in ("audio", "last_frame"):  # unset: the fingerprint of older records holds
+        if record.get(name) is None:
+            record.pop(name, None)
     if failures:
         raise ValidationError(failures)
     if isinstance(record["resolution"], str):

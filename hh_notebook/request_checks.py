@@ -61,6 +61,7 @@ class Findings:
 
     problems: list[FieldError] = field(default_factory=list)
     image: ImageData | None = None
+    last_frame: ImageData | None = None
     references: list[ImageData] = field(default_factory=list)
     contract: Contract | None = None
     version: str | None = None
@@ -107,7 +108,11 @@ def find_problems(request: GenerationRequest, provider: str | None = None) -> Fi
     found.problems += _check_prompt(request, limits, mode)
     found.problems += _check_scalars(request, limits)
     found.problems += _check_model(request, provider)
+    found.problems += _check_audio(request)
     _check_images(request, limits, found)
+    if provider is not None and request.model in (None, *catalog.versions(provider)):
+        found.problems += _check_path(request, provider, str(found.version), mode,
+                                      found.contract)
     return found
 
 
@@ -219,6 +224,14 @@ def _check_model(request: GenerationRequest, provider: str | None) -> list[Field
 def _check_images(request: GenerationRequest, limits: _Limits, found: Findings) -> None:
     if request.image is not None:
         found.image = _check_one_image(request.image, "image", "image", limits, found.problems)
+    if request.last_frame is not None:
+        if request.image is None:
+            found.problems.append(FieldError(
+                "last_frame", safe_repr(request.last_frame), "an end frame together with image=",
+                "last_frame is the end of a first-to-last-frame clip: it needs image= (the "
+                "first frame) too"))
+        found.last_frame = _check_one_image(request.last_frame, "last_frame", "last_frame",
+                                            limits, found.problems)
     refs = request.reference_images
     if not isinstance(refs, list):
         found.problems.append(FieldError(
@@ -272,16 +285,99 @@ def _url_only_error(value: object, field_name: str, provider: str) -> FieldError
     )
 
 
-# ------------------------------------------------------------------------------- warnings
+def _check_audio(request: GenerationRequest) -> list[FieldError]:
+    audio = request.audio
+    if audio is None:
+        return []
+    low, high = catalog.AUDIO_SECONDS
+    allowed = (f"an http(s) URL of an MP3 or WAV speech file, {low} to {high} s, at most "
+               f"{catalog.AUDIO_MAX_BYTES // (1024 * 1024)} MB")
+    if not isinstance(audio, str):
+        return [FieldError("audio", safe_repr(audio), allowed,
+                           "audio must be the URL of a speech file (text)")]
+    if is_url(audio):
+        return []
+    where = "a local file" if os.path.exists(os.path.expanduser(audio)) else "not a URL"
+    return [FieldError("audio", safe_repr(audio), allowed,
+                       f"the provider fetches the speech file itself, so audio must be an "
+                       f"http(s) URL ({where}): upload it somewhere reachable and pass its URL")]
 
-#: What happens when a parameter a provider does not document is given anyway.
-_CONSEQUENCES = {
+
+def given_params(request: GenerationRequest) -> dict[str, Any]:
+    """The optional parameters a request sets (defaults are not 'given')."""
+    given: dict[str, Any] = {}
+    if request.negative_prompt:
+        given["negative_prompt"] = request.negative_prompt
+    if request.prompt_extend is False:
+        given["prompt_extend"] = False
+    if request.watermark is True:
+        given["watermark"] = True
+    for name in ("seed", "reference_type", "audio", "last_frame"):
+        if getattr(request, name) is not None:
+            given[name] = getattr(request, name)
+    return given
+
+
+#: What to do instead when a provider does not take a parameter.
+_INSTEAD = {
     "negative_prompt": "describe what to avoid in the prompt instead",
-    "prompt_extend": "the provider may still rewrite short prompts",
-    "watermark": "the clip may come without one",
-    "seed": "the same seed may not give the same clip",
+    "prompt_extend": "keep the prompt short and exact if it must not be rewritten",
+    "watermark": "the clip comes without one",
+    "seed": "without a seed every clip is a fresh draw",
+    "reference_type": "",
+    "audio": "HappyHorse makes its own synchronized sound: describe it in the prompt",
+    "last_frame": "",
 }
 
+
+def takers(param: str, mode: str | None = None) -> str:
+    """Who takes ``param`` (in ``mode``, if given): ``"segmind 1.1, apiframe and openai"``."""
+    found: dict[str, set[str]] = {}
+    for c in catalog.CONTRACTS.values():
+        if param in c.params and (mode is None or c.mode == mode):
+            found.setdefault(c.provider, set()).add(c.version)
+    names = []
+    for provider in catalog.PROVIDERS:
+        served = found.get(provider)
+        if not served:
+            continue
+        every = set(catalog.versions(provider))
+        names.append(provider if served == every else
+                     f"{provider} {' and '.join(sorted(served, reverse=True))}")
+    if not names:
+        return "no provider"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _check_path(request: GenerationRequest, provider: str, version: str, mode: str,
+                contract: Contract | None) -> list[FieldError]:
+    """Refuse what this provider, version and mode do not take: nothing undocumented is
+    ever sent (no page here says unknown fields are ignored)."""
+    label = f"{provider}'s HappyHorse {version}"
+    if contract is None:
+        others = takers("reference_images" if mode == "r2v" else "image", mode)
+        return [FieldError(
+            "reference_images" if mode == "r2v" else "image", mode,
+            f"{_MODE_LABELS[mode]} at {others}",
+            f"{label} has no {_MODE_LABELS[mode]}; it is offered by {others}")]
+    errors = []
+    for name, value in given_params(request).items():
+        if name in contract.params or (name == "last_frame" and request.image is None):
+            continue  # taken here; or a last frame without a first one, reported already
+        who = takers(name, mode)
+        if who == "no provider":
+            modes = sorted({_MODE_LABELS[c.mode] for c in catalog.CONTRACTS.values()
+                            if name in c.params})
+            who = f"{takers(name)}, for {' and '.join(modes)} only"
+        instead = _INSTEAD.get(name, "")
+        errors.append(FieldError(
+            name, safe_repr(value), f"{name} left unset at {provider} {version}",
+            f"{label} does not take {name} for {_MODE_LABELS[mode]}; it is taken by {who}"
+            + (f" ({instead})" if instead else "")))
+    return errors
+
+
+# ------------------------------------------------------------------------------- warnings
 
 def find_warnings(request: GenerationRequest, provider: str | None = None) -> list[str]:
     """Things that are valid but probably not what was meant (see
@@ -295,8 +391,6 @@ def find_warnings(request: GenerationRequest, provider: str | None = None) -> li
             f"aspect_ratio {request.aspect_ratio} is ignored in image-to-video: the first frame "
             "decides the shape of the clip. Crop the image to the shape you want."
         )
-    if provider in catalog.PROVIDERS:
-        notes += _parameter_warnings(request, provider, mode)
     return notes
 
 
@@ -308,48 +402,6 @@ def _both_inputs_warning(provider: str | None) -> str:
         "mistake (a stray field changes the mode). Reference-to-video wins and the image "
         "is dropped: " + "; ".join(chosen) + ". Clear one of the two."
     )
-
-
-def _set_params(request: GenerationRequest) -> dict[str, Any]:
-    """The optional parameters given a non-default value."""
-    given: dict[str, Any] = {}
-    if request.negative_prompt:
-        given["negative_prompt"] = request.negative_prompt
-    if request.prompt_extend is False:
-        given["prompt_extend"] = False
-    if request.watermark is True:
-        given["watermark"] = True
-    if request.seed is not None:
-        given["seed"] = request.seed
-    if request.reference_type is not None:
-        given["reference_type"] = request.reference_type
-    return given
-
-
-def _parameter_warnings(request: GenerationRequest, provider: str, mode: str) -> list[str]:
-    version = request.model or catalog.default_version(provider)
-    contract = catalog.CONTRACTS.get((provider, version, mode))
-    if contract is None:
-        return []
-    notes: list[str] = []
-    for name in _set_params(request):
-        wire = contract.field_for(name)
-        if name == "reference_type" and wire is None and _takes_anywhere(provider, name):
-            notes.append(f"{provider} uses reference_type for reference-to-video only; it has "
-                         f"no effect on {_MODE_LABELS[mode]}.")
-        elif name == "reference_type" and wire is None:
-            notes.append(f"{provider} does not document reference_type, so it may have no "
-                         "effect there (only the aggregator's reference-to-video uses it).")
-        elif wire is None or not wire.documented:
-            notes.append(f"{provider} does not document {name}, so it may have no effect there "
-                         f"({_CONSEQUENCES[name]}).")
-    if contract.note:
-        notes.append(contract.note)
-    return notes
-
-
-def _takes_anywhere(provider: str, param: str) -> bool:
-    return any(param in c.params for c in catalog.contracts_of(provider))
 
 
 def describe_image(value: object, loaded: ImageData | None = None) -> dict[str, Any]:
@@ -375,8 +427,9 @@ _ALIASES = {
     "first_frame": "image", "image_url": "image", "input_reference": "image",
     "images": "reference_images", "references": "reference_images", "refs": "reference_images",
     "negative": "negative_prompt", "version": "model", "model_version": "model",
+    "end_frame": "last_frame", "end_image": "last_frame", "last_image": "last_frame",
 }
-_AUDIO_WORDS = frozenset({"audio", "audio_file", "audio_url", "sound", "music", "voice"})
+_AUDIO_WORDS = frozenset({"audio_file", "audio_url", "sound", "music", "voice", "speech"})
 
 
 def unknown_parameter_message(names: list[str], fields: frozenset[str]) -> str:
@@ -385,8 +438,9 @@ def unknown_parameter_message(names: list[str], fields: frozenset[str]) -> str:
     for name in names:
         if name in _AUDIO_WORDS:
             lines.append(
-                f"{name!r}: HappyHorse takes no audio input; it generates synchronized audio "
-                "itself. Describe the sound (dialogue, music, ambience) in the prompt instead."
+                f"{name!r} is not a GenerationRequest parameter: HappyHorse generates "
+                "synchronized audio itself (describe the sound in the prompt); a speech file "
+                f"to lip-sync to is audio= (an http(s) URL), taken by {takers('audio')} only."
             )
             continue
         guess = _ALIASES.get(name) or next(

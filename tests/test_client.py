@@ -85,7 +85,7 @@ def test_cache_needs_the_clip_to_still_exist(fresh_sandbox, tmp_path) -> None:
 
 def test_cache_is_per_provider(fresh_sandbox, tmp_path) -> None:
     make_client(fresh_sandbox, "segmind", tmp_path).generate("A horse", seed=5)
-    job = make_client(fresh_sandbox, "hiapi", tmp_path).generate("A horse", seed=5)
+    job = make_client(fresh_sandbox, "apiframe", tmp_path).generate("A horse", seed=5)
     assert not job.from_cache
 
 

@@ -160,7 +160,7 @@ def test_image_option_that_is_no_variable_file_or_url_is_refused(ip: Interactive
 
 def test_references_and_options_map_onto_the_request(ip: InteractiveShell) -> None:
     line = (
-        "-d 8 -r 1080p -a 9:16 -s 42 -n 'blurry, text' --no-extend --watermark --model 1.0 "
+        "-d 8 -r 1080p -a 9:16 -s 42 -n 'blurry, text' --no-extend --watermark --model 1.1 "
         "--ref https://example.com/a.png --ref https://example.com/b.png --dry-run -o req"
     )
     with capture_output():
@@ -168,9 +168,29 @@ def test_references_and_options_map_onto_the_request(ip: InteractiveShell) -> No
     req = ip.user_ns["req"]
     assert (req.duration, req.resolution, req.aspect_ratio, req.seed) == (8, "1080P", "9:16", 42)
     assert req.negative_prompt == "blurry, text"
-    assert (req.prompt_extend, req.watermark, req.model) == (False, True, "1.0")
+    assert (req.prompt_extend, req.watermark, req.model) == (False, True, "1.1")
     assert req.reference_images == ["https://example.com/a.png", "https://example.com/b.png"]
     assert req.mode.value == "r2v"
+
+
+def test_audio_and_last_frame_map_onto_the_request(ip: InteractiveShell) -> None:
+    line = ("--model 1.0 -d 2 --image https://example.com/a.png --last-frame "
+            "https://example.com/b.png --audio https://example.com/s.wav --dry-run -o req")
+    with capture_output():
+        ip.run_cell_magic("happyhorse", line, "the horse says hello")
+    req = ip.user_ns["req"]
+    assert (req.image, req.last_frame, req.audio) == (
+        "https://example.com/a.png", "https://example.com/b.png", "https://example.com/s.wav")
+    assert (req.model, req.duration, req.mode.value) == ("1.0", 2, "i2v")
+
+
+def test_audio_at_a_version_that_does_not_take_it_is_one_clear_line(
+    ip: InteractiveShell,
+) -> None:
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("happyhorse", "--audio https://example.com/s.wav --dry-run", "hello")
+    assert "audio" in str(info.value) and "segmind 1.0" in str(info.value)
+    assert "\n" not in str(info.value)
 
 
 def test_prompt_interpolation_happens_in_the_cell_body(ip: InteractiveShell) -> None:

@@ -285,6 +285,13 @@ def test_images_and_references(run_notebook: Callable[[str], Run]) -> None:
     assert "a stray field changes the mode" in stray
     assert "aspect_ratio 9:16 is ignored in image-to-video" in run.text("-a 9:16 -d 4 --dry-run")
 
+    assert (run.folder / "last_frame.png").is_file()
+    arc = run.html("--last-frame last_frame.png")
+    assert "I2V · segmind · HappyHorse 1.0" in arc and _clips_in(arc, run.folder)
+    assert run.text("talk = hh.Client").startswith("succeeded https://example.com/")
+    refused = run.text('audio=speech).validate("segmind")')
+    assert "does not take audio" in refused and "segmind 1.0" in refused
+
 
 def test_sweep_budget_grid_ratings_and_report(run_notebook: Callable[[str], Run]) -> None:
     run = run_notebook("03_seed_sweep_report.ipynb")
@@ -320,6 +327,8 @@ def test_providers_side_by_side(run_notebook: Callable[[str], Run]) -> None:
     estimates = run.text("hh.estimate_cost(request, p)")
     assert "$0.70" in estimates and "120 credits" in estimates
     assert estimates.count("price not published") == 2
+    assert [line.split()[-1] for line in estimates.splitlines()[1:]] == [
+        "True", "True", "False", "True"]  # HiAPI takes no seed
     table = run.text("for row in result.rows:")
     lines = table.splitlines()[1:]
     assert [line.split()[1] for line in lines] == ["segmind", "apiframe", "hiapi", "openai"]

@@ -27,9 +27,9 @@ def ok(data: object) -> bytes:
 @pytest.mark.parametrize(
     ("kwargs", "model", "field"),
     [({}, "happyhorse-1.1/text-to-video", None),
-     ({"image": "https://e.com/a.png"}, "happyhorse-1.1/image-to-video", "image_url"),
+     ({"image": "https://e.com/a.png"}, "happyhorse-1.1/image-to-video", "image_urls"),
      ({"reference_images": ["https://e.com/a.png"]}, "happyhorse-1.1/reference-to-video",
-      "reference_images")],
+      "reference_image")],
 )
 def test_submit_model_per_mode(kwargs: dict, model: str, field: str | None) -> None:
     call = P.build_submit(GenerationRequest(prompt="snow lake", **kwargs), KEY, BASE)

@@ -39,7 +39,7 @@ def test_submit_uses_x_api_key_and_v2_slug() -> None:
 
 def test_submit_for_model_1_0_uses_its_own_slug() -> None:
     call = P.build_submit(GenerationRequest(prompt="a horse", model="1.0"), KEY, BASE)
-    assert call.url.endswith("/v2/happyhorse-1.0")
+    assert call.url.endswith("/v2/happyhorse")  # Segmind's 1.0 page: slug "happyhorse"
 
 
 def test_i2v_sends_image_and_no_aspect_ratio() -> None:

@@ -118,18 +118,23 @@ def test_aspect_ratio_in_text_to_video_does_not_warn() -> None:
         ("openai", {"reference_type": "style"}, "reference_type"),
     ],
 )
-def test_parameters_a_provider_ignores_are_warned_about(
+def test_parameters_a_provider_does_not_take_are_refused_before_sending(
     provider: str, changes: dict[str, Any], word: str
 ) -> None:
-    warnings = GenerationRequest(prompt="p", **changes).warnings(provider)
-    assert len(warnings) == 1
-    assert word in warnings[0] and provider in warnings[0]
+    request = GenerationRequest(prompt="p", **changes)
+    with pytest.raises(ValidationError) as info:
+        request.validate(provider)
+    assert info.value.fields == [word]
+    message = info.value.errors[0].message
+    assert provider in message and "does not take" in message and "taken by" in message
+    assert request.warnings(provider) == []
 
 
-def test_segmind_documents_every_common_parameter_so_it_warns_about_none() -> None:
+def test_segmind_documents_every_common_parameter_so_it_takes_them_all() -> None:
     request = GenerationRequest(prompt="p", negative_prompt="blurry", prompt_extend=False,
                                 watermark=True, seed=3)
     assert request.warnings("segmind") == []
+    request.validate("segmind")
 
 
 def test_reference_type_in_aggregator_r2v_is_not_warned_about() -> None:
@@ -138,11 +143,11 @@ def test_reference_type_in_aggregator_r2v_is_not_warned_about() -> None:
     request.validate("openai")
 
 
-def test_segmind_1_0_reference_to_video_warns() -> None:
-    (warning,) = GenerationRequest(prompt="p", reference_images=[URL], model="1.0").warnings(
-        "segmind"
-    )
-    assert "1.1" in warning
+def test_segmind_1_0_reference_to_video_is_refused() -> None:
+    with pytest.raises(ValidationError) as info:
+        GenerationRequest(prompt="p", reference_images=[URL], model="1.0").validate("segmind")
+    (error,) = info.value.errors
+    assert "has no reference-to-video" in error.message and "segmind 1.1" in error.message
 
 
 # ---------------------------------------------------------------------------- valid requests
@@ -155,9 +160,9 @@ def test_segmind_1_0_reference_to_video_warns() -> None:
     ids=["t2v", "i2v", "r2v"],
 )
 def test_url_requests_are_valid_at_every_provider(provider: str, inputs: dict[str, Any]) -> None:
-    GenerationRequest(prompt="[Image 1] at dawn" if inputs else "dawn", seed=1, **inputs).validate(
-        provider
-    )
+    seed = 1 if provider != "hiapi" else None  # HiAPI's pages list no seed
+    GenerationRequest(prompt="[Image 1] at dawn" if inputs else "dawn", seed=seed,
+                      **inputs).validate(provider)
 
 
 def test_segmind_accepts_local_images_of_every_kind(tmp_path: pathlib.Path) -> None:
@@ -298,10 +303,50 @@ def test_unknown_parameter_is_a_type_error_suggesting_the_right_name() -> None:
     assert "did you mean 'seed'?" in str(info.value)
 
 
-def test_an_audio_parameter_explains_that_audio_cannot_be_uploaded() -> None:
-    with pytest.raises(UnknownParameter, match="takes no audio input") as info:
-        GenerationRequest(prompt="p", audio="voice.mp3")  # type: ignore[call-arg]
-    assert "in the prompt" in str(info.value)
+def test_a_sound_parameter_explains_where_audio_is_taken() -> None:
+    with pytest.raises(UnknownParameter, match="generates synchronized audio itself") as info:
+        GenerationRequest(prompt="p", sound="voice.mp3")  # type: ignore[call-arg]
+    assert "in the prompt" in str(info.value) and "audio=" in str(info.value)
+    assert "segmind 1.0" in str(info.value)
+
+
+def test_audio_is_a_url_taken_by_segmind_1_0_only() -> None:
+    speech = "https://example.com/speech.wav"
+    GenerationRequest(prompt="p", audio=speech, model="1.0").validate("segmind")
+    for provider, model in (("segmind", "1.1"), ("apiframe", None), ("hiapi", None),
+                            ("openai", None)):
+        with pytest.raises(ValidationError) as info:
+            GenerationRequest(prompt="p", audio=speech, model=model).validate(provider)
+        assert info.value.fields == ["audio"] and "segmind 1.0" in str(info.value)
+
+
+def test_audio_must_be_a_url_not_a_local_file(tmp_path: pathlib.Path) -> None:
+    local = tmp_path / "speech.wav"
+    local.write_bytes(b"RIFF")
+    with pytest.raises(ValidationError) as info:
+        GenerationRequest(prompt="p", audio=str(local), model="1.0").validate("segmind")
+    assert info.value.fields == ["audio"]
+    assert "http(s) URL (a local file)" in info.value.errors[0].message
+
+
+def test_last_frame_needs_a_first_frame_and_segmind_1_0() -> None:
+    end = "https://example.com/end.png"
+    GenerationRequest(prompt="p", image=URL, last_frame=end, model="1.0").validate("segmind")
+    with pytest.raises(ValidationError, match="needs image="):
+        GenerationRequest(prompt="p", last_frame=end, model="1.0").validate("segmind")
+    with pytest.raises(ValidationError) as info:
+        GenerationRequest(prompt="p", image=URL, last_frame=end).validate("segmind")
+    assert info.value.fields == ["last_frame"]
+
+
+def test_segmind_1_0_takes_two_seconds_and_no_seed() -> None:
+    GenerationRequest(prompt="p", duration=2, model="1.0").validate("segmind")
+    with pytest.raises(ValidationError) as info:
+        GenerationRequest(prompt="p", duration=2).validate("segmind")
+    assert info.value.fields == ["duration"]
+    with pytest.raises(ValidationError) as info:
+        GenerationRequest(prompt="p", seed=4, model="1.0").validate("segmind")
+    assert info.value.fields == ["seed"]
 
 
 # ---------------------------------------------------------------------------- replace and repr
@@ -409,7 +454,8 @@ def test_in_memory_images_come_back_as_stored_placeholders(tmp_path: pathlib.Pat
     assert again.fingerprint("segmind") == request.fingerprint("segmind")
     with pytest.raises(ValidationError) as info:
         again.validate("segmind")
-    assert info.value.fields == [f"reference_images[{i}]" for i in (1, 2, 3)]
+    images = [f for f in info.value.fields if f.startswith("reference_images")]
+    assert images == [f"reference_images[{i}]" for i in (1, 2, 3)]
     assert "pass the image again" in info.value.errors[0].message
 
 

@@ -37,9 +37,10 @@ DURATION_TOO_SHORT = (
     "  - duration: 2 s is too short: providers reject clips under 3 s (generate 3 s and trim it) "
     "(got 2; allowed: a whole number of seconds from 3 to 15 (int))"
 )
-NO_AUDIO_INPUT = (
-    "'audio': HappyHorse takes no audio input; it generates synchronized audio itself. "
-    "Describe the sound (dialogue, music, ambience) in the prompt instead."
+AUDIO_ONLY_AT_SEGMIND_1_0 = (
+    "audio: segmind's HappyHorse 1.1 does not take audio for text-to-video; it is taken by "
+    "segmind 1.0 (HappyHorse makes its own synchronized sound: describe it in the prompt) "
+    "(got 'https://example.com/song.mp3'; allowed: audio left unset at segmind 1.1)"
 )
 ASPECT_IGNORED_IN_I2V = (
     "aspect_ratio 9:16 is ignored in image-to-video: the first frame decides the shape of the "
@@ -122,12 +123,13 @@ def test_duration_under_3_seconds_is_refused_before_sending(
         client.close()
 
 
-def test_audio_cannot_be_uploaded() -> None:
-    with pytest.raises(hh.UnknownParameter) as caught:
-        hh.GenerationRequest(prompt=PROMPT, audio="song.mp3")
-    assert str(caught.value) == NO_AUDIO_INPUT
-    assert isinstance(caught.value, TypeError)
-    assert caught.value.names == ["audio"]
+def test_audio_is_taken_only_by_segmind_1_0() -> None:
+    request = hh.GenerationRequest(prompt=PROMPT, audio="https://example.com/song.mp3")
+    with pytest.raises(hh.ValidationError) as caught:
+        request.validate("segmind")
+    (error,) = caught.value.errors
+    assert str(error) == AUDIO_ONLY_AT_SEGMIND_1_0
+    request.replace(model="1.0").validate("segmind")
 
 
 def test_aspect_ratio_is_ignored_in_image_to_video(images: dict[str, Path]) -> None:
@@ -154,3 +156,16 @@ def test_a_stray_first_frame_changes_the_mode(images: dict[str, Path]) -> None:
     # Without the stray field the request is what was meant, and quiet.
     fixed = request.replace(image=None)
     assert fixed.mode is hh.Mode.R2V and fixed.warnings("segmind") == []
+
+
+@pytest.mark.parametrize("message", [SEGMIND_406_DOCUMENTED, AUDIO_ONLY_AT_SEGMIND_1_0,
+                                     ASPECT_IGNORED_IN_I2V])
+def test_the_readme_quotes_the_message(message: str) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert " ".join(message.split()) in " ".join(readme.split())
+
+
+def test_the_readme_quotes_the_duration_message() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    problem = DURATION_TOO_SHORT.split("  - ", 1)[1]
+    assert " ".join(problem.split()) in " ".join(readme.split())

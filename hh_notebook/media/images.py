@@ -387,7 +387,7 @@ def check_image(img: ImageData, *, field: str = "image",
                 f"the image is {img.width}x{img.height} px; both sides must be at least "
                 f"{side} px"))
         ratio = img.width / img.height
-        if ratio > rules.max_aspect or ratio < 1 / rules.max_aspect:
+        if rules.max_aspect and (ratio > rules.max_aspect or ratio < 1 / rules.max_aspect):
             pretty = f"{ratio:.2f}:1" if ratio >= 1 else f"1:{1 / ratio:.2f}"
             errors.append(FieldError(
                 field, shown,

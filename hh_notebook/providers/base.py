@@ -249,9 +249,7 @@ class Provider:
     # -- the translation interface ---------------------------------------
     def submit_body(self, request: GenerationRequest | CheckedRequest) -> dict[str, Any]:
         """The JSON body of the submit request: exactly the contract's fields."""
-        checked = self.checked(request)
-        first, refs = image_strings(checked)
-        return build_body(checked, first, refs)
+        return build_body(self.checked(request))
 
     def build_submit(self, request: GenerationRequest | CheckedRequest, key: str,
                      base: str) -> HttpCall:
@@ -307,15 +305,21 @@ class Provider:
         raise NotImplementedError(f"{self.name} has no task list")
 
 
-def image_strings(checked: CheckedRequest) -> tuple[str | None, list[str]]:
-    """The first frame (image-to-video only) and references as strings the provider takes:
-    URLs as given, local images as ``data:`` URLs where the contract allows inline images."""
-    first = checked.image if checked.mode.value == "i2v" else None
+def image_strings(checked: CheckedRequest) -> dict[str, Any]:
+    """The request's images as strings the provider takes (URLs as given, local images as
+    ``data:`` URLs where the contract allows inline images): the first and last frames
+    (image-to-video only) and the references."""
     inline = checked.contract.inline_images
-    as_text = None if first is None else _image_string(first, "image", checked.provider, inline)
+    i2v = checked.mode.value == "i2v"
+
+    def text(img: ImageData | None, name: str) -> str | None:
+        return None if img is None else _image_string(img, name, checked.provider, inline)
+
     refs = [_image_string(img, f"reference_images[{i}]", checked.provider, inline)
             for i, img in enumerate(checked.references)]
-    return as_text, refs
+    return {"image": text(checked.image, "image") if i2v else None,
+            "last_frame": text(checked.last_frame, "last_frame") if i2v else None,
+            "reference_images": refs or None}
 
 
 def _image_string(img: ImageData, field_name: str, provider: str, inline: bool) -> str:
@@ -327,13 +331,12 @@ def _image_string(img: ImageData, field_name: str, provider: str, inline: bool) 
                 "reachable and pass its URL")])
 
 
-def build_body(checked: CheckedRequest, first: str | None, refs: list[str]) -> dict[str, Any]:
+def build_body(checked: CheckedRequest) -> dict[str, Any]:
     """The submit body of ``checked``: its contract's constants, then every field of the
     contract whose value is set, written at its wire path in its encoding."""
     request = checked.request
     values: dict[str, Any] = {name: getattr(request, name) for name in catalog.REQUEST_PARAMS}
-    values["image"] = first
-    values["reference_images"] = refs or None
+    values.update(image_strings(checked))
     body: dict[str, Any] = dict(checked.contract.constants)
     for wire in checked.contract.fields:
         value = values.get(wire.param)

@@ -74,6 +74,8 @@ class Playground(w.VBox):  # type: ignore[misc]
         self.provider = w.Dropdown(
             options=list(catalog.PROVIDERS), value=start_provider, description="Provider"
         )
+        self.version = w.Dropdown(options=list(catalog.versions(start_provider)),
+                                  description="Version")
         self.resolution = w.ToggleButtons(
             options=list(catalog.RESOLUTIONS), value=catalog.DEFAULT_RESOLUTION,
             description="Resolution"
@@ -90,6 +92,9 @@ class Playground(w.VBox):  # type: ignore[misc]
         self.watermark = w.Checkbox(value=False, description="Watermark", indent=False)
         self.first_frame = w.FileUpload(accept="image/*", multiple=False, description="First frame")
         self.references = w.FileUpload(accept="image/*", multiple=True, description="References")
+        self.last_frame = w.FileUpload(accept="image/*", multiple=False, description="Last frame")
+        self.audio = w.Text(value="", placeholder="https://…/speech.wav",
+                            description="Lip-sync audio", layout=w.Layout(width="60%"))
         self.clear_images = w.Button(description="Clear images", icon="times")
         self.first_frame_thumb = w.HBox()
         self.reference_thumbs = w.HBox(layout=w.Layout(flex_flow="row wrap"))
@@ -98,15 +103,23 @@ class Playground(w.VBox):  # type: ignore[misc]
         self.render_button = w.Button(description="Render", button_style="primary", icon="play")
         self.jobs = w.VBox()
         self._image: tuple[str, bytes] | None = None
+        self._last: tuple[str, bytes] | None = None
         self._refs: list[tuple[str, bytes]] = []
+        #: Controls shown only where the chosen provider and version take their parameter.
+        self._param_controls: dict[str, Any] = {
+            "negative_prompt": self.negative, "seed": self.seed, "prompt_extend": self.extend,
+            "watermark": self.watermark, "last_frame": self.last_frame, "audio": self.audio,
+            "reference_images": self.references,
+        }
 
         form = [
             self.prompt,
             self.negative,
-            w.HBox([self.provider, self.resolution]),
+            w.HBox([self.provider, self.version, self.resolution]),
             w.HBox([self.duration, self.aspect, self.seed]),
             w.HBox([self.extend, self.watermark]),
-            w.HBox([self.first_frame, self.references, self.clear_images]),
+            w.HBox([self.first_frame, self.last_frame, self.references, self.clear_images]),
+            self.audio,
             w.HBox([self.first_frame_thumb, self.reference_thumbs]),
             self.problems,
             w.HBox([self.render_button, self.cost]),
@@ -123,14 +136,17 @@ class Playground(w.VBox):  # type: ignore[misc]
             self.seed,
             self.extend,
             self.watermark,
+            self.audio,
         ):
             control.observe(self._changed, names="value")
         self.provider.observe(self._provider_changed, names="value")
+        self.version.observe(self._version_changed, names="value")
+        self.last_frame.observe(self._last_frame_uploaded, names="value")
         self.first_frame.observe(self._first_frame_uploaded, names="value")
         self.references.observe(self._references_uploaded, names="value")
         self.clear_images.on_click(self._clear_images)
         self.render_button.on_click(lambda _b: self.render())
-        self._changed()
+        self._version_changed()
 
     # ------------------------------------------------------------------ inputs
 
@@ -139,6 +155,46 @@ class Playground(w.VBox):  # type: ignore[misc]
         current = self.aspect.value
         self.aspect.options = ratios
         self.aspect.value = current if current in ratios else ratios[0]
+        versions = list(catalog.versions(self.provider.value))
+        if list(self.version.options) != versions:
+            self.version.options = versions  # resets the value, which calls _version_changed
+        self._version_changed()
+
+    def _version_changed(self, _change: Any = None) -> None:
+        """Show the controls this provider and version take (others keep their defaults,
+        so nothing the provider does not take is ever sent), and its duration range."""
+        provider, version = self.provider.value, self.version.value or None
+        taken = {name for c in catalog.contracts_of(provider)
+                 if version is None or c.version == version for name in c.params}
+        for name, control in self._param_controls.items():
+            shown = name in taken
+            control.layout.display = "" if shown else "none"
+            if not shown:
+                self._reset(name)
+        low, high = catalog.duration_range(provider, version)
+        if high >= self.duration.min:  # keep min <= max at every step
+            self.duration.max, self.duration.min = high, low
+        else:
+            self.duration.min, self.duration.max = low, high
+        self._changed()
+
+    def _reset(self, name: str) -> None:
+        if name == "last_frame":
+            self._last = None
+            self._show_thumbs()
+        elif name == "reference_images":
+            self._refs = []
+            self._show_thumbs()
+        elif name in ("negative_prompt", "seed", "audio"):
+            self._param_controls[name].value = ""
+        else:
+            self._param_controls[name].value = name == "prompt_extend"
+
+    def _last_frame_uploaded(self, _change: Any = None) -> None:
+        files = _upload_files(self.last_frame)
+        if files:
+            self._last = files[-1]
+        self._show_thumbs()
         self._changed()
 
     def _first_frame_uploaded(self, _change: Any = None) -> None:
@@ -155,6 +211,7 @@ class Playground(w.VBox):  # type: ignore[misc]
 
     def _clear_images(self, _button: Any = None) -> None:
         self._image = None
+        self._last = None
         self._refs = []
         self._show_thumbs()
         self._changed()
@@ -177,7 +234,7 @@ class Playground(w.VBox):  # type: ignore[misc]
 
         self.first_frame_thumb.children = thumbs(
             [self._image] if self._image else [], lambda _i: "first frame"
-        )
+        ) + thumbs([self._last] if self._last else [], lambda _i: "last frame")
         self.reference_thumbs.children = thumbs(self._refs, lambda i: f"[Image {i + 1}]")
 
     # ------------------------------------------------------------------ request
@@ -199,6 +256,9 @@ class Playground(w.VBox):  # type: ignore[misc]
             seed=seed,
             prompt_extend=self.extend.value,
             watermark=self.watermark.value,
+            model=self.version.value or None,
+            audio=self.audio.value.strip() or None,
+            last_frame=self._last[1] if self._last else None,
         )
 
     def _changed(self, _change: Any = None) -> None:
