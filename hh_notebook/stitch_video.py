@@ -67,9 +67,7 @@ def reencoded_packets(probes: Sequence[ShotProbe], cuts: Sequence[ShotCut], spec
     """
     index = 0
     for probe, cut in zip(probes, cuts):
-        for n, frame in enumerate(_frames_at_rate(probe, spec, cut.frames)):
-            if n >= cut.kept:
-                break
+        for n, frame in enumerate(_frames_at_rate(probe, spec, cut.kept)):
             frame.pts = index
             frame.time_base = Fraction(1) / spec.fps
             frame.pict_type = PictureType.I if n == 0 else PictureType.NONE

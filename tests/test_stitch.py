@@ -310,6 +310,16 @@ def test_forcing_a_reencode_gives_the_same_frames_count(chained: list[Path],
     assert len(decode_frames(result.path)) == result.frames
 
 
+def test_reencoded_shots_start_on_keyframes(mixed: list[Path], folder: Path) -> None:
+    result = stitch(mixed, folder / "keyframes.mp4")
+    with av.open(str(result.path)) as container:
+        stream = container.streams.video[0]
+        assert stream.time_base is not None
+        keys = {round(float(p.pts * stream.time_base) * FPS) for p in container.demux(stream)
+                if p.size and p.is_keyframe and p.pts is not None}
+    assert {b.frame_start for b in result.shots} <= keys
+
+
 # --- shot boundaries ----------------------------------------------------------------------
 
 
