@@ -52,7 +52,6 @@ except ImportError:  # pragma: no cover - av is a dependency of the sandbox extr
         "stitching clips needs PyAV: pip install 'av>=12' (or pip install 'hh_notebook[sandbox]')"
     ) from None
 
-import numpy as np
 from PIL import Image
 
 from hh_notebook import stitch_audio
@@ -70,7 +69,6 @@ __all__ = ["ShotBoundary", "StitchResult", "copy_blockers", "last_frame", "last_
            "stitch"]
 
 DEFAULT_AUDIO = AudioSpec(48000, "stereo")  # for a stitch of shots that are all silent
-AAC_BITS_PER_CHANNEL = 96_000  # 192 kb/s stereo: transparent enough to re-encode once
 T = TypeVar("T")
 
 
@@ -309,10 +307,11 @@ def _write(probes: Sequence[ShotProbe], cuts: Sequence[ShotCut], spec: VideoSpec
             else:
                 video = _h264_stream(out, spec, preset, crf)
                 packets = reencoded_packets(probes, cuts, spec, video)
-            audio = _aac_stream(out, sound)
+            audio = stitch_audio.add_stream(out, sound)
             if bounds is not None:
                 out.set_chapters(_chapters(bounds))
-            samples = _joined_sound(probes, cuts, spec.fps, sound, crossfade_ms)
+            kept = [cut.kept for cut in cuts]
+            samples = stitch_audio.joined(probes, kept, spec.fps, sound, crossfade_ms)
             out.start_encoding()  # opens the encoders here, before a second thread uses one
             with _in_background(stitch_audio.encode(samples, audio, sound)) as sound_packets:
                 _mux_interleaved(out, packets, sound_packets)
@@ -329,29 +328,6 @@ def _h264_stream(out: av.container.OutputContainer, spec: VideoSpec, preset: str
     stream.codec_context.thread_count = 0  # x264 picks its threads from the cores
     stream.options = {"preset": preset, "crf": str(crf)}
     return stream
-
-
-def _aac_stream(out: av.container.OutputContainer, sound: AudioSpec) -> av.AudioStream:
-    stream = out.add_stream("aac", rate=sound.sample_rate)
-    stream.layout = sound.layout
-    stream.codec_context.bit_rate = AAC_BITS_PER_CHANNEL * stream.layout.nb_channels
-    # FFmpeg's "fast" coder: its authors find it sounds better than "twoloop" from 128 kb/s
-    # on, and it takes half the time: the sound is the slowest part of a stream copy.
-    stream.options = {"aac_coder": "fast"}
-    return stream
-
-
-def _joined_sound(probes: Sequence[ShotProbe], cuts: Sequence[ShotCut], fps: Fraction,
-                  sound: AudioSpec, crossfade_ms: float) -> np.ndarray:
-    """Every shot's sound cut to its kept video length, joined with crossfades."""
-    ends, frames = [], 0
-    for cut in cuts:  # cut on the video's frame grid, rounded once: no drift over many shots
-        frames += cut.kept
-        ends.append(round(frames / fps * sound.sample_rate))
-    lengths = [end - start for start, end in zip([0, *ends], ends)]
-    pieces = [stitch_audio.shot_samples(probe, sound) for probe in probes]
-    fade = round(crossfade_ms / 1000 * sound.sample_rate)
-    return stitch_audio.join(pieces, lengths, fade)
 
 
 @contextmanager
