@@ -87,12 +87,12 @@ def write_shot(
         out.mux(video.encode(None))
         if audio is not None:
             length = seconds if audio_seconds is None else audio_seconds
-            _write_tone(out, audio, tone(index, length, audio.rate, audio.layout.nb_channels))
+            _write_sound(out, audio, tone(index, length, audio.rate, audio.layout.nb_channels))
     return path
 
 
-def _write_tone(out: av.container.OutputContainer, audio: av.AudioStream,
-                samples: np.ndarray) -> None:
+def _write_sound(out: av.container.OutputContainer, audio: av.AudioStream,
+                 samples: np.ndarray) -> None:
     layout, rate = audio.layout.name, audio.rate
     for start in range(0, samples.shape[1], 1024):
         piece = np.ascontiguousarray(samples[:, start : start + 1024])
@@ -107,8 +107,25 @@ def write_audio_only(path: Path, seconds: float = 1.0) -> Path:
     with av.open(str(path), "w", format="mp4") as out:
         audio = out.add_stream("aac", rate=48000)
         audio.layout = "mono"
-        _write_tone(out, audio, tone(0, seconds, 48000, 1))
+        _write_sound(out, audio, tone(0, seconds, 48000, 1))
     return path
+
+
+def with_sound(clip: Path, out: Path, samples: np.ndarray, *, sample_rate: int,
+               layout: str) -> Path:
+    """A copy of ``clip`` whose sound is replaced by ``samples`` (float32, channels x
+    samples) in another format; the video packets are copied as they are."""
+    with av.open(str(clip)) as source, av.open(str(out), "w", format="mp4") as target:
+        video_in = source.streams.video[0]
+        video = target.add_stream_from_template(video_in)
+        audio = target.add_stream("aac", rate=sample_rate)
+        audio.layout = layout
+        for packet in source.demux(video_in):
+            if packet.size:
+                packet.stream = video
+                target.mux(packet)
+        _write_sound(target, audio, samples)
+    return out
 
 
 def chained_shots(folder: Path, count: int = 3, *, prefix: str = "chained", fps: int = 24,
