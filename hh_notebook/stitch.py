@@ -49,7 +49,7 @@ try:
     import av
 except ImportError:  # pragma: no cover - av is a dependency of the sandbox extra
     raise MissingDependency(
-        "stitching clips needs PyAV: pip install 'av>=12' (or pip install 'hh_notebook[sandbox]')"
+        "stitching clips needs PyAV: pip install 'av>=15' (or pip install 'hh_notebook[stitch]')"
     ) from None
 
 from PIL import Image
@@ -69,6 +69,7 @@ __all__ = ["ShotBoundary", "StitchResult", "copy_blockers", "last_frame", "last_
            "stitch"]
 
 DEFAULT_AUDIO = AudioSpec(48000, "stereo")  # for a stitch of shots that are all silent
+CAN_WRITE_CHAPTERS = hasattr(av.container.OutputContainer, "set_chapters")  # PyAV >= 16
 T = TypeVar("T")
 
 
@@ -118,7 +119,8 @@ class ShotBoundary:
 @dataclass(frozen=True)
 class StitchResult:
     """What :func:`stitch` made: the clip, how (``"copy"`` or ``"reencode"``, and why not a
-    copy), its length, and where each shot lies in it (also written to ``sidecar``)."""
+    copy), its length, and where each shot lies in it (also written to ``sidecar``).
+    ``chapters`` says whether the clip holds them (PyAV writes chapters from version 16)."""
 
     path: Path
     mode: Literal["copy", "reencode"]
@@ -158,8 +160,8 @@ def stitch(
     - The video is copied when the shots allow it (see the module's documentation), else
       re-encoded with libx264 at ``preset`` and ``crf``; ``mode`` forces either (``"copy"``
       raises MediaError, with the reasons, when a copy is not possible).
-    - Shot bounds go into MP4 chapters (``chapters=True``) and always into a sidecar,
-      ``<out_path without .mp4>.shots.json``.
+    - Shot bounds go into MP4 chapters (``chapters=True``, where PyAV can write them) and
+      always into a sidecar, ``<out_path without .mp4>.shots.json``.
 
     >>> result = stitch(["a.mp4", "b.mp4", "c.mp4"], "film.mp4")  # doctest: +SKIP
     >>> [(s.start, s.end) for s in result.shots]  # doctest: +SKIP
@@ -182,6 +184,7 @@ def stitch(
     chosen: Literal["copy", "reencode"] = "reencode" if blockers or mode == "reencode" else "copy"
     cuts = [ShotCut(_frames_in(p, spec), drop) for p, drop in zip(probes, drops)]
     bounds = _boundaries(paths, cuts, spec.fps)
+    chapters = chapters and CAN_WRITE_CHAPTERS
     _write(probes, cuts, spec, sound, target, chosen, bounds if chapters else None,
            crossfade_ms=crossfade_ms, preset=preset, crf=crf)
     frames = sum(cut.kept for cut in cuts)

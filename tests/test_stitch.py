@@ -29,7 +29,13 @@ from stitch_fixtures import (
 )
 
 from hh_notebook.errors import MediaError
-from hh_notebook.stitch import StitchResult, last_frame, last_frame_png, stitch
+from hh_notebook.stitch import (
+    CAN_WRITE_CHAPTERS,
+    StitchResult,
+    last_frame,
+    last_frame_png,
+    stitch,
+)
 
 FPS = 24
 
@@ -323,7 +329,9 @@ def test_reencoded_shots_start_on_keyframes(mixed: list[Path], folder: Path) -> 
 # --- shot boundaries ----------------------------------------------------------------------
 
 
+@pytest.mark.skipif(not CAN_WRITE_CHAPTERS, reason="this PyAV cannot write chapters")
 def test_chapters_match_the_shots(stitched: StitchResult, chained: list[Path]) -> None:
+    assert stitched.chapters
     with av.open(str(stitched.path)) as container:
         chapters = container.chapters()
     lengths = [len(decode_frames(s)) - int(b.dropped_last_frame)
@@ -353,9 +361,9 @@ def test_sidecar_matches_the_shots(stitched: StitchResult, chained: list[Path]) 
 
 def test_no_chapters_when_asked(chained: list[Path], folder: Path) -> None:
     result = stitch(chained, folder / "no_chapters.mp4", chapters=False)
+    assert not result.chapters and result.sidecar.exists()
     with av.open(str(result.path)) as container:
-        assert container.chapters() == []
-    assert result.sidecar.exists()
+        assert getattr(container, "chapters", list)() == []  # PyAV < 16 reads none
 
 
 # --- errors -------------------------------------------------------------------------------
