@@ -47,7 +47,7 @@ from hh_notebook.errors import MediaError, MissingDependency
 
 try:
     import av
-except ImportError:  # pragma: no cover - av is a dependency of the sandbox extra
+except ImportError:  # pragma: no cover - av comes with the stitch extra
     raise MissingDependency(
         "stitching clips needs PyAV: pip install 'av>=15' (or pip install 'hh_notebook[stitch]')"
     ) from None
