@@ -18,7 +18,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "hh_notebook"
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "catalog", "_version"),
     ("present", "runtime"),
-    ("media", "journal"),
+    ("media", "journal", "stitch_probe", "stitch_audio", "stitch_video", "stitch"),
     ("request_checks", "request"),
     ("pricing", "providers", "config"),
     ("jobs",),
@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 #: The core: it knows nothing of notebooks.
 CORE = ("errors", "catalog", "_version", "present", "runtime", "media", "journal",
+        "stitch_probe", "stitch_audio", "stitch_video", "stitch",
         "request_checks", "request", "pricing", "providers", "config", "jobs", "client",
         "report", "sweep", "metrics", "arena", "storyboard")
 NOTEBOOK_FACE = ("hh_notebook.views", "hh_notebook.widgets", "hh_notebook.magics",
