@@ -7,8 +7,9 @@ half a point to each side. Item ``i`` with strength ``π_i`` is expected to scor
 alone are plain Bradley–Terry, so ``400·log10(π)`` reads as an Elo score. Ties thus pull
 two items together exactly as much as a win each way would, and a set of all-tie votes
 fits equal strengths. (Davidson's model, which gives ties a parameter of their own, is
-what :func:`evalica.newman` fits; its iteration failed to converge on tie-free data here,
-e.g. a plain chain ``a > b > c > d``, so it is not used.)
+what :func:`evalica.newman` fits; in evalica 0.4.2 its iteration does not converge on
+tie-free data, e.g. a plain chain ``a > b > c > d`` comes out misordered, so it is not
+used.)
 
 Every item also plays a light pseudo-match against a hidden anchor (one comparison
 per item, split into half a win and half a loss). That keeps strengths finite when an
@@ -46,8 +47,9 @@ ELO_PER_NAT = 400.0 / math.log(10.0)
 PRIOR_COMPARISONS = 1.0
 
 # Outcome codes as evalica's Winner enum numbers them (Draw, X = left, Y = right).
-_TIE, _LEFT, _RIGHT = 0, 1, 2
-_CODES = {"tie": _TIE, "left": _LEFT, "right": _RIGHT}
+# Skips get a code of their own for tallying; they never reach the fit.
+_TIE, _LEFT, _RIGHT, _SKIP = 0, 1, 2, 3
+_CODES = {"tie": _TIE, "left": _LEFT, "right": _RIGHT, "skip": _SKIP}
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -110,33 +112,33 @@ class Tally:
     def count_votes(cls, items: Sequence[str], votes: Iterable[VoteLike]) -> Tally:
         """Tally ``votes`` over ``items``; a vote naming an unknown item is a ``ValueError``."""
         items = tuple(items)
-        position = {item: k for k, item in enumerate(items)}
-        if len(position) != len(items):
-            raise ValueError("items must be distinct")
-        shown = np.zeros(len(items), dtype=np.int64)
-        keys: list[int] = []
-        skipped, last_pair = 0, None
         n = len(items)
-        for vote in votes:
-            a, b = _index(position, vote.left), _index(position, vote.right)
-            if a == b:
-                raise ValueError(f"a vote compares two different items, got {vote.left!r} twice")
-            shown[a] += 1
-            shown[b] += 1
-            last_pair = (min(a, b), max(a, b))
-            if vote.outcome == "skip":
-                skipped += 1
-                continue
-            code = _CODES.get(vote.outcome)
-            if code is None:
-                raise ValueError(f"outcome must be one of {OUTCOMES}, not {vote.outcome!r}")
-            if a > b:  # seen from the lower index: a left win becomes a right win
-                a, b, code = b, a, (_RIGHT if code == _LEFT else _LEFT if code == _RIGHT else code)
-            keys.append((a * n + b) * 3 + code)
-        cells, count = np.unique(np.asarray(keys, dtype=np.int64), return_counts=True)
-        pair, code_arr = np.divmod(cells, 3)
-        lo, hi = np.divmod(pair, max(n, 1))
-        return cls(items, lo, hi, code_arr, count.astype(np.int64), shown, skipped, last_pair)
+        position = {item: k for k, item in enumerate(items)}
+        if len(position) != n:
+            raise ValueError("items must be distinct")
+        votes = list(votes)
+        try:  # comprehensions rather than one loop: 10,000 votes tally in a few ms
+            left = np.array([position[v.left] for v in votes], dtype=np.int64)
+            right = np.array([position[v.right] for v in votes], dtype=np.int64)
+            code = np.array([_CODES[v.outcome] for v in votes], dtype=np.int64)
+        except KeyError:
+            _explain(position, votes)
+            raise
+        if (left == right).any():
+            raise ValueError("a vote compares two different items, got one item twice")
+        shown = np.bincount(left, minlength=n) + np.bincount(right, minlength=n)
+        lo, hi = np.minimum(left, right), np.maximum(left, right)
+        last_pair = (int(lo[-1]), int(hi[-1])) if len(votes) else None
+        judged = code != _SKIP
+        # Seen from the lower index, a swapped vote's left win is a right win.
+        swapped = (left > right) & (code != _TIE)
+        code = np.where(swapped, _LEFT + _RIGHT - code, code)
+        keys = ((lo * n + hi) * 3 + code)[judged]
+        cells, count = np.unique(keys, return_counts=True)
+        pair, cell_code = np.divmod(cells, 3)
+        cell_lo, cell_hi = np.divmod(pair, max(n, 1))
+        return cls(items, cell_lo, cell_hi, cell_code, count.astype(np.int64),
+                   shown.astype(np.int64), int((~judged).sum()), last_pair)
 
     @property
     def votes(self) -> int:
@@ -162,11 +164,14 @@ class Tally:
         return mask
 
 
-def _index(position: dict[str, int], item: str) -> int:
-    try:
-        return position[item]
-    except KeyError:
-        raise ValueError(f"a vote names {item!r}, which is not among the items") from None
+def _explain(position: dict[str, int], votes: Sequence[VoteLike]) -> None:
+    """Raise the ``ValueError`` that says which vote could not be tallied."""
+    for vote in votes:
+        for item in (vote.left, vote.right):
+            if item not in position:
+                raise ValueError(f"a vote names {item!r}, which is not among the items")
+        if vote.outcome not in _CODES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}, not {vote.outcome!r}")
 
 
 def fit_strengths(tally: Tally, weights: FloatArray | None = None) -> FloatArray:
@@ -185,12 +190,13 @@ def fit_strengths(tally: Tally, weights: FloatArray | None = None) -> FloatArray
     anchor = np.full(n, n)
     half = np.full(n, PRIOR_COMPARISONS / 2)
     counts = tally.count.astype(np.float64) if weights is None else weights
-    xs = np.concatenate([tally.lo, everyone, everyone])
-    ys = np.concatenate([tally.hi, anchor, anchor])
-    codes = np.concatenate([tally.code, np.full(n, _LEFT), np.full(n, _RIGHT)])
+    used = counts > 0  # a bootstrap resample leaves about a third of the cells empty
+    xs = np.concatenate([tally.lo[used], everyone, everyone])
+    ys = np.concatenate([tally.hi[used], anchor, anchor])
+    codes = np.concatenate([tally.code[used], np.full(n, _LEFT), np.full(n, _RIGHT)])
     result = evalica.bradley_terry(
-        xs.tolist(), ys.tolist(), [winner[c] for c in codes.tolist()],
-        index=pd.RangeIndex(n + 1), weights=np.concatenate([counts, half, half]).tolist(),
+        xs, ys, [winner[c] for c in codes.tolist()],
+        index=pd.RangeIndex(n + 1), weights=np.concatenate([counts[used], half, half]).tolist(),
         win_weight=1.0, tie_weight=0.5, limit=1000,
     )
     theta = np.log(result.scores.reindex(range(n + 1)).to_numpy(dtype=np.float64)[:n])
