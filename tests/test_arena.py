@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +59,14 @@ def spearman_with_truth(strengths: dict[str, float], votes: list[Vote]) -> float
     scores = fit(list(strengths), votes, resamples=0).scores()
     items = list(strengths)
     return float(spearmanr([scores[i] for i in items], [strengths[i] for i in items]).statistic)
+
+
+def test_importing_the_arena_loads_no_heavy_library() -> None:
+    code = ("import sys, hh_notebook.arena; "
+            "print(sorted({'pandas', 'evalica', 'scipy'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 # -- fitting --------------------------------------------------------------------------
