@@ -14,8 +14,10 @@ The rule of :func:`next_pair`, in order:
    strengths) and its covariance come from a fit of the votes so far (Laplace
    approximation, no bootstrap). Close pairs that are already well measured score low
    (small ``sd``), as do uncertain pairs whose order is nonetheless clear (small ``Φ``).
-   On the simulated arenas of ``benchmarks/arena_selection.py`` this needed fewer votes
-   than weighting that chance by the information of one vote (``p(1−p)·Var·Φ``).
+   On the simulated arenas of ``benchmarks/arena_selection.py`` it did better than
+   weighting that chance by the information of one vote (``p(1−p)·Var·Φ``) where items
+   are close, which is where uniform pairs are hardest to beat; mixed where they are far
+   apart.
 3. **No repeats.** The last vote's pair is never offered again straight away (unless it
    is the only pair there is, i.e. two items).
 4. **Sides** are randomised, as are exact ties between candidates.
