@@ -6,6 +6,9 @@ as soon as it comes back, then at every state change. After a kernel restart
 never stored: a record holds the request, provider names, ids, URLs, paths,
 cost and status only.
 
+Blind pairwise votes (see :mod:`hh_notebook.arena`) live in the same file, in a
+``votes`` table keyed by an arena id, so several voters and kernels add to one arena.
+
 >>> import tempfile, pathlib
 >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "journal.sqlite3")
 >>> j.jobs()
@@ -25,7 +28,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-__all__ = ["UNFINISHED_PHASES", "JobRecord", "Journal"]
+__all__ = ["UNFINISHED_PHASES", "VOTE_OUTCOMES", "JobRecord", "Journal", "VoteRecord"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -58,7 +61,21 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_fingerprint ON jobs (fingerprint, status);
 CREATE INDEX IF NOT EXISTS jobs_phase ON jobs (phase);
 CREATE INDEX IF NOT EXISTS jobs_provider_job ON jobs (provider, provider_job_id);
+CREATE TABLE IF NOT EXISTS votes (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    arena_id TEXT NOT NULL,
+    left     TEXT NOT NULL,
+    right    TEXT NOT NULL,
+    outcome  TEXT NOT NULL,
+    voter    TEXT NOT NULL DEFAULT '',
+    time     REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS votes_arena ON votes (arena_id, id);
 """
+
+#: What a voter can answer about a pair: which side is better, a tie, or a skip
+#: (shown but not judged; skips are kept but never count in fitting).
+VOTE_OUTCOMES = ("left", "right", "tie", "skip")
 
 #: Lifecycle phases of a job that still needs the client's attention.
 #: ``submitting``: the submit was (maybe) sent but no answer recorded;
@@ -120,6 +137,20 @@ class JobRecord:
     def prompt(self) -> str:
         """The request's prompt, for listings."""
         return str(self.request.get("prompt") or "")
+
+
+@dataclass(frozen=True)
+class VoteRecord:
+    """One stored pairwise vote: ``left`` and ``right`` are item ids, ``outcome`` one of
+    :data:`VOTE_OUTCOMES`, ``time`` a Unix timestamp; ``id`` grows with insertion order."""
+
+    id: int
+    arena_id: str
+    left: str
+    right: str
+    outcome: str
+    voter: str
+    time: float
 
 
 class Journal:
@@ -204,7 +235,45 @@ class Journal:
         """Replace a job's tags (JSON-safe metadata such as a sweep id and cell)."""
         self.update(job_id, tags=dict(tags))
 
+    def add_vote(
+        self,
+        arena_id: str,
+        left: str,
+        right: str,
+        outcome: str,
+        voter: str = "",
+        time: float | None = None,
+    ) -> VoteRecord:
+        """Store one vote of arena ``arena_id`` and return it with its id.
+
+        >>> import tempfile, pathlib
+        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "journal.sqlite3")
+        >>> j.add_vote("prompts", "clip-a", "clip-b", "left", voter="ana").outcome
+        'left'
+        """
+        if outcome not in VOTE_OUTCOMES:
+            raise ValueError(f"outcome must be one of {VOTE_OUTCOMES}, not {outcome!r}")
+        if left == right:
+            raise ValueError(f"a vote compares two different items, got {left!r} twice")
+        when = _now() if time is None else float(time)
+        with self._connect() as conn:
+            cursor = conn.execute(
+                "INSERT INTO votes (arena_id, left, right, outcome, voter, time) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (arena_id, left, right, outcome, voter, when),
+            )
+        return VoteRecord(int(cursor.lastrowid or 0), arena_id, left, right, outcome, voter, when)
+
     # -- reading ----------------------------------------------------------
+    def votes(self, arena_id: str) -> list[VoteRecord]:
+        """Every vote of arena ``arena_id``, oldest first (all voters)."""
+        rows = self._connection().execute(
+            "SELECT id, arena_id, left, right, outcome, voter, time FROM votes "
+            "WHERE arena_id = ? ORDER BY id",
+            (arena_id,),
+        ).fetchall()
+        return [VoteRecord(*tuple(row)) for row in rows]
+
     def get(self, job_id: str) -> JobRecord:
         """The record of ``job_id``; ``KeyError`` if there is none."""
         row = self._connection().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -273,6 +342,11 @@ class Journal:
             if record.video_path and Path(record.video_path).is_file():
                 return record
         return None
+
+
+def _now() -> float:
+    # add_vote's ``time`` parameter shadows the module inside that method.
+    return time.time()
 
 
 def _tag_path(key: str) -> str:
