@@ -139,6 +139,8 @@ class ProviderFacts:
     #: Endpoint paths other than the submit (``{id}``: the provider's job id): ``status``,
     #: and where they exist ``result``, ``list`` and ``content``.
     endpoints: Mapping[str, str] = field(default_factory=dict)
+    #: How long the provider keeps a job's record and output, as its pages say.
+    retention: str = ""
     #: What is sent when a request has both a first frame and references.
     both_inputs_note: str = ""
     #: Why there is no price, where none is published.
@@ -220,6 +222,7 @@ _FACTS: dict[str, ProviderFacts] = {
         statuses=MappingProxyType(_SEGMIND_STATUSES),
         endpoints=MappingProxyType({"status": "/v2/requests/{id}/status",
                                     "result": "/v2/requests/{id}"}),
+        retention="Segmind keeps a request's record for 1 hour after it ends (its API page)",
         both_inputs_note="segmind does not document which field wins when both are sent, so "
                          "hh_notebook sends reference_images only",
         unpublished_note="price not published: segmind's pages price HappyHorse 1.1 only "
@@ -233,6 +236,7 @@ _FACTS: dict[str, ProviderFacts] = {
         currency="credits", lists_tasks=False, download_needs_key=False,
         statuses=MappingProxyType(_APIFRAME_STATUSES), source="apiframe",
         endpoints=MappingProxyType({"status": "/v2/jobs/{id}"}),
+        retention="Apiframe's page does not say how long it keeps a job",
         both_inputs_note="apiframe counts images (one = i2v, two to nine = r2v); sending the "
                          "first frame too would make it [Image 1] and shift your [Image N] "
                          "numbering, so hh_notebook sends the references only",
@@ -244,6 +248,7 @@ _FACTS: dict[str, ProviderFacts] = {
         currency="USD", lists_tasks=True, download_needs_key=False,
         statuses=MappingProxyType(_HIAPI_STATUSES),
         endpoints=MappingProxyType({"status": "/v1/tasks/{id}", "list": "/v1/tasks"}),
+        retention="HiAPI gives each output its own expiry time (expireAt)",
         both_inputs_note="hiapi picks the task by model id; hh_notebook uses "
                          "happyhorse-1.1/reference-to-video and does not send the image",
         unpublished_note="price not published: hiapi bills per second by resolution (1080p "
@@ -259,6 +264,7 @@ _FACTS: dict[str, ProviderFacts] = {
         statuses=MappingProxyType(_AGGREGATOR_STATUSES),
         endpoints=MappingProxyType({"status": "/v1/videos/{id}",
                                     "content": "/v1/videos/{id}/content"}),
+        retention="the aggregator's page does not say how long it keeps a task",
         both_inputs_note="openai (the aggregator) picks the task by model id; hh_notebook uses "
                          "happyhorse-1.0-r2v and does not send input_reference",
         unpublished_note="price not published: the aggregator's page gives no price",

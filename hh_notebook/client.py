@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -25,10 +26,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .config import Secret, resolve_settings
-from .errors import ConfigError, HHError
+from .errors import ConfigError, HHError, SubmitUncertain
 from .jobs import Job, Lifecycle, PollPolicy, new_job_id
-from .journal import JobRecord, Journal
-from .present import TextProgress
+from .jobs.base import LEASE_SECONDS, OWNER
+from .jobs.reconcile import Ambiguous
+from .journal import ClaimTaken, JobRecord, Journal
+from .present import TextProgress, format_seconds
 from .pricing import CostEstimate, estimate_cost
 from .providers import Status, get_provider
 from .request import CheckedRequest, GenerationRequest
@@ -149,6 +152,7 @@ class Client:
         *,
         force: bool = False,
         tags: dict[str, Any] | None = None,
+        claim: str | None = None,
         **params: Any,
     ) -> Job:
         """Validate, record and submit ``request``; returns a :class:`Job` followed in background.
@@ -162,25 +166,61 @@ class Client:
         stored clip (``from_cache=True``, cost 0) unless ``force=True``.
         ``tags`` (JSON-safe) are stored with the job, e.g. a sweep id and cell.
         A :class:`Prepared` request (from :meth:`prepare`) is not checked or priced again.
+
+        Never paid twice: while an identical seeded request is unfinished — submitted by this
+        process, a crashed one, or another kernel sharing the data folder — it *is* the same
+        job, and this call attaches to it (``job.attached``) instead of paying again. The
+        journal makes that atomic across processes. ``claim`` names what else must be one
+        job while unfinished (a sweep cell); ``force=True`` pays again on purpose.
         """
         prepared = self.prepare(request, **params)
         checked = prepared.checked
-        if checked.request.seed is not None and not force:
+        seeded = checked.request.seed is not None
+        if seeded and not force:
             paid = self.journal.find_paid(checked.fingerprint)
             if paid is not None:
                 log.info("job %s: identical seeded request already paid; reusing its clip",
                          paid.id)
                 return Job.from_record(paid, from_cache=True)
+        claim = None if force else (claim or (checked.fingerprint if seeded else None))
+        holder = self.journal.find_claim(claim) if claim else None
+        if holder is not None:
+            return await self._attach(holder)
         job = Job(id=new_job_id(), request=checked.request, provider=self.provider,
                   model=checked.version, cost=prepared.estimate, tags=tags)
-        await self._lifecycle.submit(job, checked)
+        try:
+            await self._lifecycle.submit(job, checked, claim=claim)
+        except ClaimTaken as taken:  # another process got there first: nothing was sent
+            return await self._attach(taken.holder)
         self._start(job)
         return job
 
-    def _start(self, job: Job) -> None:
-        job._task = asyncio.get_running_loop().create_task(
-            self._lifecycle.track(job), name=f"hh-job-{job.id}"
-        )
+    async def _attach(self, record: JobRecord) -> Job:
+        """The unfinished job holding a claim, followed here instead of paying again: watched
+        while another live process tracks it, taken over (resumed) if its process is gone."""
+        self._check_provider(record)
+        for active in (self._active.get(record.id), _TRACKED.get(record.id)):
+            if active is not None and active.tracking:
+                active.attached = True
+                return active
+        ago = format_seconds(max(0.0, time.time() - (record.submitted_at or record.created_at)))
+        log.info("job %s: identical unfinished request: attached to it instead of paying again",
+                 record.id)
+        try:
+            job = await self.resume(record.id)
+        except HHError as exc:
+            raise SubmitUncertain(
+                f"an identical request (job {record.id}) was sent {ago} ago by a process that "
+                f"stopped before {self.provider} answered, so it may exist and was not paid "
+                f"again: {exc}. Pass force=True to pay for a new one.",
+                Job.from_record(record)) from None
+        job.attached = True
+        job._emit(f"attached to job {record.id[:12]} submitted {ago} ago (not paid again)")
+        return job
+
+    def _start(self, job: Job, *, follow: bool = False) -> None:
+        run = self._lifecycle.follow(job) if follow else self._lifecycle.track(job)
+        job._task = asyncio.get_running_loop().create_task(run, name=f"hh-job-{job.id}")
         self._active[job.id] = job
         _TRACKED[job.id] = job
 
@@ -250,8 +290,9 @@ class Client:
         for task in tasks:
             task.cancel()
         own = thread_loop()
-        if tasks and own is not None and not own.is_running():
-            own.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        mine = [task for task in tasks if own is not None and task.get_loop() is own]
+        if mine and own is not None and not own.is_running():
+            own.run_until_complete(asyncio.gather(*mine, return_exceptions=True))
         self.journal.close()
 
     # -- listing and resuming ----------------------------------------------------------
@@ -293,6 +334,11 @@ class Client:
             return job
         self._check_provider(record)
         self._lifecycle.attach(job)
+        if not self.journal.take_over(job_id, OWNER, lease=LEASE_SECONDS):
+            # Another live process tracks it: watch it through the journal (and take over
+            # if that process goes away).
+            self._start(job, follow=True)
+            return job
         if record.provider_job_id is None:
             return await self._reconcile_job(job)
         if job.status in (Status.UNKNOWN, Status.FAILED) and job.phase in ("polling",
@@ -344,7 +390,11 @@ class Client:
         return await self._reconcile_job(job)
 
     async def _reconcile_job(self, job: Job) -> Job:
-        found = await self._lifecycle.find_lost_submit(job)
+        try:
+            found = await self._lifecycle.find_lost_submit(job)
+        except Ambiguous as ambiguous:
+            self._lifecycle.undecided(job, ambiguous)
+            return job
         if found is None:
             self._lifecycle.never_arrived(job)
             return job

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from . import catalog
-from .errors import ConfigError
+from .errors import ConfigError, register_secret
 
 __all__ = [
     "DEFAULT_SANDBOX_TIME_SCALE",
@@ -77,6 +77,7 @@ class Secret:
         if not isinstance(value, str):
             raise TypeError("a key must be a string")
         self._value = value
+        register_secret(value)
 
     def reveal(self) -> str:
         """The secret value itself: only for building a request header."""

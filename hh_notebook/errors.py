@@ -41,11 +41,46 @@ __all__ = [
     "SubmitUncertain",
     "UnknownParameter",
     "ValidationError",
+    "register_secret",
+    "scrub",
 ]
 
 
+#: Every API key this process holds (registered by :class:`hh_notebook.config.Secret`): no
+#: error text ever shows one, even when a provider echoes it back.
+_SECRETS: set[str] = set()
+#: Shorter values are not secrets worth hiding (and would mangle ordinary words).
+_MIN_SECRET = 6
+
+
+def register_secret(value: str) -> None:
+    """Hide ``value`` from every error message from now on."""
+    if len(value) >= _MIN_SECRET:
+        _SECRETS.add(value)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every registered secret replaced by ``***``.
+
+    >>> register_secret("sk-canary-0042")
+    >>> scrub("HTTP 401: Invalid API key: sk-canary-0042")
+    'HTTP 401: Invalid API key: ***'
+    """
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
 class HHError(Exception):
-    """Base class of every error hh_notebook raises on purpose."""
+    """Base class of every error hh_notebook raises on purpose. Its text never shows an API
+    key (see :func:`scrub`)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(scrub(a) if isinstance(a, str) else a for a in args))
+
+    def __str__(self) -> str:
+        return scrub(super().__str__())
 
 
 @dataclass(frozen=True)
@@ -67,7 +102,8 @@ class FieldError:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message} (got {self.value!r}; allowed: {self.allowed})"
+        return scrub(f"{self.field}: {self.message} (got {self.value!r}; allowed: "
+                     f"{self.allowed})")
 
 
 class ValidationError(HHError, ValueError):
@@ -100,7 +136,7 @@ class ValidationError(HHError, ValueError):
         return [error.field for error in self.errors]
 
     def __str__(self) -> str:
-        return self._render()
+        return scrub(self._render())
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.errors,))
@@ -148,7 +184,7 @@ class ProviderError(HHError):
         self.provider = provider
         self.status_code = status_code
         self.code = code
-        self.message = message
+        self.message = scrub(message)
         self.retry_after = retry_after
         super().__init__(self._render())
 
@@ -164,7 +200,7 @@ class ProviderError(HHError):
         return text
 
     def __str__(self) -> str:
-        return self._render()
+        return scrub(self._render())
 
     def __reduce__(self) -> tuple[Any, ...]:
         args = (self.provider, self.status_code, self.code, self.message, self.retry_after)

@@ -18,60 +18,21 @@ Blind pairwise votes (see :mod:`hh_notebook.arena`) live in the same file, in a
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-__all__ = ["UNFINISHED_PHASES", "VOTE_OUTCOMES", "JobRecord", "Journal", "VoteRecord"]
+from .journal_store import JournalError, Store, owner_alive, this_owner
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id              TEXT PRIMARY KEY,
-    provider        TEXT NOT NULL,
-    model           TEXT NOT NULL,
-    base_url        TEXT,
-    fingerprint     TEXT,
-    request         TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    phase           TEXT NOT NULL,
-    provider_job_id TEXT,
-    raw_status      TEXT,
-    progress        REAL,
-    urls            TEXT NOT NULL DEFAULT '{}',
-    output_url      TEXT,
-    expires_at      REAL,
-    video_path      TEXT,
-    cost            REAL,
-    currency        TEXT,
-    error           TEXT,
-    created_at      REAL NOT NULL,
-    submitted_at    REAL,
-    updated_at      REAL NOT NULL,
-    finished_at     REAL,
-    rating          INTEGER,
-    note            TEXT,
-    tags            TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS jobs_fingerprint ON jobs (fingerprint, status);
-CREATE INDEX IF NOT EXISTS jobs_phase ON jobs (phase);
-CREATE INDEX IF NOT EXISTS jobs_provider_job ON jobs (provider, provider_job_id);
-CREATE TABLE IF NOT EXISTS votes (
-    id       INTEGER PRIMARY KEY AUTOINCREMENT,
-    arena_id TEXT NOT NULL,
-    left     TEXT NOT NULL,
-    right    TEXT NOT NULL,
-    outcome  TEXT NOT NULL,
-    voter    TEXT NOT NULL DEFAULT '',
-    time     REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS votes_arena ON votes (arena_id, id);
-"""
+__all__ = ["UNFINISHED_PHASES", "VOTE_OUTCOMES", "ClaimTaken", "JobRecord", "Journal",
+           "JournalError", "VoteRecord", "owner_alive", "this_owner"]
+
+log = logging.getLogger(__name__)
 
 #: What a voter can answer about a pair: which side is better, a tie, or a skip
 #: (shown but not judged; skips are kept but never count in fitting).
@@ -81,12 +42,13 @@ VOTE_OUTCOMES = ("left", "right", "tie", "skip")
 #: ``submitting``: the submit was (maybe) sent but no answer recorded;
 #: ``polling``: accepted, not finished; ``downloading``: succeeded, clip not on disk.
 UNFINISHED_PHASES = ("submitting", "polling", "downloading")
+_UNFINISHED_SQL = ", ".join(f"'{phase}'" for phase in UNFINISHED_PHASES)
 
 _COLUMNS = (
     "id", "provider", "model", "base_url", "fingerprint", "request", "status", "phase",
     "provider_job_id", "raw_status", "progress", "urls", "output_url", "expires_at",
     "video_path", "cost", "currency", "error", "created_at", "submitted_at", "updated_at",
-    "finished_at", "rating", "note", "tags",
+    "finished_at", "rating", "note", "tags", "claim", "owner", "heartbeat",
 )
 _JSON_COLUMNS = {"request", "urls", "tags"}
 _UPDATABLE = frozenset(_COLUMNS) - {"id", "created_at"}
@@ -127,6 +89,12 @@ class JobRecord:
     rating: int | None = None
     note: str | None = None
     tags: dict[str, Any] = field(default_factory=dict)
+    #: What makes this job the only one of its kind while unfinished (a seeded request's
+    #: fingerprint, a sweep cell); None when paying again is intended.
+    claim: str | None = None
+    #: The process tracking the job (:func:`this_owner`), and when it last said so.
+    owner: str | None = None
+    heartbeat: float | None = None
 
     @property
     def unfinished(self) -> bool:
@@ -153,63 +121,41 @@ class VoteRecord:
     time: float
 
 
-class Journal:
+class ClaimTaken(Exception):
+    """Another unfinished job already holds this claim: follow it instead of paying again."""
+
+    def __init__(self, holder: JobRecord) -> None:
+        super().__init__(f"claim held by job {holder.id}")
+        self.holder = holder
+
+
+class Journal(Store):
     """SQLite journal of jobs; safe to share between threads and processes.
 
     Each operation opens a short transaction on a per-thread connection; WAL
-    mode lets readers proceed while another process writes.
+    mode lets readers proceed while another process writes. Claims make an unfinished
+    seeded request (or sweep cell) one job across every process sharing the file.
     """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        # executescript manages its own transaction.
-        self._connection().executescript(_SCHEMA)
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
 
-    # -- connections ------------------------------------------------------
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
-
-    def close(self) -> None:
-        """Close this thread's connection (others close when their threads end)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
     # -- writing ----------------------------------------------------------
     def insert(self, record: JobRecord) -> None:
-        """Add a new job record."""
+        """Add a new job record. Raises :class:`ClaimTaken` (nothing written) when another
+        unfinished job holds the record's claim."""
         values = [_to_column(name, getattr(record, name)) for name in _COLUMNS]
         placeholders = ", ".join("?" for _ in _COLUMNS)
-        with self._connect() as conn:
-            conn.execute(
-                f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values
-            )
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values
+                )
+        except sqlite3.IntegrityError:
+            holder = self.find_claim(record.claim) if record.claim else None
+            if holder is None:
+                raise
+            raise ClaimTaken(holder) from None
 
     def update(self, job_id: str, **changes: Any) -> None:
         """Change some columns of a job (``updated_at`` is set automatically)."""
@@ -220,7 +166,7 @@ class Journal:
         names = list(changes)
         sql = f"UPDATE jobs SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?"
         values = [_to_column(n, changes[n]) for n in names] + [job_id]
-        with self._connect() as conn:
+        with self._write() as conn:
             cursor = conn.execute(sql, values)
             if cursor.rowcount != 1:
                 raise KeyError(f"no job {job_id!r} in the journal")
@@ -256,7 +202,7 @@ class Journal:
         if left == right:
             raise ValueError(f"a vote compares two different items, got {left!r} twice")
         when = _now() if time is None else float(time)
-        with self._connect() as conn:
+        with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO votes (arena_id, left, right, outcome, voter, time) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -267,19 +213,19 @@ class Journal:
     # -- reading ----------------------------------------------------------
     def votes(self, arena_id: str) -> list[VoteRecord]:
         """Every vote of arena ``arena_id``, oldest first (all voters)."""
-        rows = self._connection().execute(
+        rows = self._read(
             "SELECT id, arena_id, left, right, outcome, voter, time FROM votes "
             "WHERE arena_id = ? ORDER BY id",
             (arena_id,),
-        ).fetchall()
+        )
         return [VoteRecord(*tuple(row)) for row in rows]
 
     def get(self, job_id: str) -> JobRecord:
         """The record of ``job_id``; ``KeyError`` if there is none."""
-        row = self._connection().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        if row is None:
+        rows = self._read("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if not rows:
             raise KeyError(f"no job {job_id!r} in the journal")
-        return _record(row)
+        return _record(rows[0])
 
     def jobs(
         self,
@@ -308,7 +254,7 @@ class Journal:
         sql += " ORDER BY created_at DESC, rowid DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [_record(r) for r in self._connection().execute(sql, values).fetchall()]
+        return _records(self._read(sql, values))
 
     def find_by_tag(self, key: str, value: Any) -> list[JobRecord]:
         """Jobs whose tag ``key`` equals ``value`` (e.g. every job of one sweep), newest first."""
@@ -316,32 +262,64 @@ class Journal:
 
     def find_by_provider_id(self, provider: str, provider_job_id: str) -> JobRecord | None:
         """The job that a provider id already belongs to, if any."""
-        row = self._connection().execute(
+        found = _records(self._read(
             "SELECT * FROM jobs WHERE provider = ? AND provider_job_id = ? LIMIT 1",
-            (provider, provider_job_id),
-        ).fetchone()
-        return _record(row) if row is not None else None
+            (provider, provider_job_id)))
+        return found[0] if found else None
 
     def find_prefix(self, prefix: str) -> list[str]:
         """Ids of the jobs whose id starts with ``prefix`` (how people type an id)."""
-        rows = self._connection().execute(
+        rows = self._read(
             "SELECT id FROM jobs WHERE substr(id, 1, ?) = ? ORDER BY created_at DESC",
-            (len(prefix), prefix),
-        ).fetchall()
+            (len(prefix), prefix))
         return [row["id"] for row in rows]
 
     def find_paid(self, fingerprint: str) -> JobRecord | None:
         """The newest succeeded job with this fingerprint whose clip still exists."""
-        rows = self._connection().execute(
+        rows = self._read(
             "SELECT * FROM jobs WHERE fingerprint = ? AND status = 'succeeded' "
             "AND video_path IS NOT NULL ORDER BY finished_at DESC, rowid DESC",
-            (fingerprint,),
-        ).fetchall()
-        for row in rows:
-            record = _record(row)
+            (fingerprint,))
+        for record in _records(rows):
             if record.video_path and Path(record.video_path).is_file():
                 return record
         return None
+
+    # -- claims: one unfinished job per seeded request or sweep cell ---------------------
+    def find_claim(self, claim: str) -> JobRecord | None:
+        """The unfinished job holding ``claim``, if any."""
+        found = _records(self._read(
+            f"SELECT * FROM jobs WHERE claim = ? AND phase IN ({_UNFINISHED_SQL}) LIMIT 1",
+            (claim,)))
+        return found[0] if found else None
+
+    def beat(self, job_ids: list[str], owner: str) -> None:
+        """Say ``owner`` still tracks these jobs (their heartbeat lease is renewed)."""
+        if not job_ids:
+            return
+        marks = ", ".join("?" for _ in job_ids)
+        with self._write() as conn:
+            conn.execute(f"UPDATE jobs SET heartbeat = ? WHERE owner = ? AND id IN ({marks})",
+                         [time.time(), owner, *job_ids])
+
+    def take_over(self, job_id: str, owner: str, *, lease: float) -> bool:
+        """Make ``owner`` the tracker of an unfinished job whose owner is gone (or whose
+        heartbeat is older than ``lease`` seconds when this host cannot tell); atomic, so
+        of two processes trying at once one wins. True when ``owner`` tracks it now."""
+        with self._write() as conn:
+            row = conn.execute("SELECT owner, heartbeat, phase FROM jobs WHERE id = ?",
+                               (job_id,)).fetchone()
+            if row is None or row["phase"] not in UNFINISHED_PHASES:
+                return False
+            current = row["owner"]
+            if current != owner:
+                alive = owner_alive(current)
+                stale = (row["heartbeat"] or 0.0) < time.time() - lease
+                if alive or (alive is None and not stale):
+                    return False
+                conn.execute("UPDATE jobs SET owner = ?, heartbeat = ? WHERE id = ?",
+                             (owner, time.time(), job_id))
+            return True
 
 
 def _now() -> float:
@@ -372,4 +350,20 @@ def _record(row: sqlite3.Row) -> JobRecord:
             data[name] = json.loads(data[name]) if data[name] else {}
         except ValueError:
             data[name] = {}
+    for name in ("id", "provider", "model", "status", "phase"):
+        if not isinstance(data[name], str):
+            raise TypeError(f"{name} is {data[name]!r}")
     return JobRecord(**data)
+
+
+def _records(rows: list[sqlite3.Row]) -> list[JobRecord]:
+    """The rows that can be read; a damaged one is skipped with a warning, so one bad row
+    never hides every other job."""
+    out = []
+    for row in rows:
+        try:
+            out.append(_record(row))
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("journal row %r skipped: it cannot be read (%s)",
+                        dict(row).get("id", "?"), exc)
+    return out

@@ -18,7 +18,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "hh_notebook"
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "catalog", "_version"),
     ("present", "runtime"),
-    ("media", "journal", "stitch_probe", "stitch_audio", "stitch_video", "stitch"),
+    ("media", "journal_store", "journal", "stitch_probe", "stitch_audio", "stitch_video", "stitch"),
     ("request_checks", "request"),
     ("pricing", "providers", "config"),
     ("jobs",),
@@ -32,7 +32,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("__init__",),
 ]
 #: The core: it knows nothing of notebooks.
-CORE = ("errors", "catalog", "_version", "present", "runtime", "media", "journal",
+CORE = ("errors", "catalog", "_version", "present", "runtime", "media", "journal_store",
+        "journal",
         "stitch_probe", "stitch_audio", "stitch_video", "stitch",
         "request_checks", "request", "pricing", "providers", "config", "jobs", "client",
         "report", "sweep", "metrics", "arena", "arena_model", "arena_select", "storyboard")

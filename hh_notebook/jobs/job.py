@@ -97,6 +97,9 @@ class Job:
         self.submitted_at: float | None = None
         self.finished_at: float | None = None
         self.from_cache = from_cache
+        #: True when a submit found this job already under way (same seeded request or
+        #: claim) and attached to it instead of paying again.
+        self.attached = False
         #: What the provider reports having charged (Apiframe's ``creditCost``), if it does.
         self.charged: float | None = None
         self.tags: dict[str, Any] = dict(tags or {})
@@ -113,23 +116,31 @@ class Job:
             request = GenerationRequest.from_dict(record.request)
         except (ValueError, TypeError, KeyError):  # a record from another version
             request = GenerationRequest(prompt=str(record.request.get("prompt") or ""))
-        status = Status.UNKNOWN if record.status == SUBMITTING else Status(record.status)
         job = cls(
             id=record.id, request=request, provider=record.provider, model=record.model,
-            status=status, phase=record.phase, created_at=record.created_at,
+            status=_status(record.status), phase=record.phase, created_at=record.created_at,
             cost=0.0 if from_cache else record.cost, from_cache=from_cache, tags=record.tags,
         )
-        job.progress = record.progress
-        job.raw_status = record.raw_status
-        job.provider_job_id = record.provider_job_id
-        job.urls = dict(record.urls)
-        job.output_url = record.output_url
-        job.expires_at = record.expires_at
-        job.error = record.error
-        job.video_path = Path(record.video_path) if record.video_path else None
-        job.submitted_at = record.submitted_at
-        job.finished_at = record.finished_at
+        job.mirror(record)
         return job
+
+    def mirror(self, record: JobRecord) -> bool:
+        """Take the state a journal record holds (another process may be tracking the job);
+        True when something visible changed."""
+        before = (self.status, self.progress, self.phase, self.video_path)
+        self.status = _status(record.status)
+        self.phase = record.phase
+        self.progress = record.progress
+        self.raw_status = record.raw_status
+        self.provider_job_id = record.provider_job_id
+        self.urls = dict(record.urls)
+        self.output_url = record.output_url
+        self.expires_at = record.expires_at
+        self.error = record.error
+        self.video_path = Path(record.video_path) if record.video_path else None
+        self.submitted_at = record.submitted_at
+        self.finished_at = record.finished_at
+        return before != (self.status, self.progress, self.phase, self.video_path)
 
     def __repr__(self) -> str:
         where = f", video_path={str(self.video_path)!r}" if self.video_path else ""
@@ -256,3 +267,12 @@ class Job:
         if not self.tracking:
             raise HHError(f"{what} is not finished and no longer tracked; resume it")
         return self
+
+
+def _status(value: str) -> Status:
+    """A journal status as a :class:`Status`: still ``submitting`` (no answer recorded) or a
+    value this version does not know reads as unknown, never as an error."""
+    try:
+        return Status(value)
+    except ValueError:
+        return Status.UNKNOWN

@@ -25,7 +25,12 @@ class PollPolicy:
     interval: float = 4.0
     late_interval: float = 15.0
     late_growth: float = 1.25
+    #: How long one tracking run waits for a job (provider seconds) before it stops waiting;
+    #: the job is never abandoned: a later resume asks again.
     max_wait: float = 3600.0
+    #: ... but never less than this many real seconds (a sandbox compresses provider time,
+    #: not the time its clips take to encode on a busy machine).
+    min_wait_real: float = 300.0
     max_poll_errors: int = 8
     max_rate_limited: int = 20
     backoff_base: float = 2.0
@@ -52,6 +57,10 @@ class PollPolicy:
             return max(self.interval, floor)
         grown = max(self.interval, (last_delay or self.interval) * self.late_growth)
         return max(min(grown, self.late_interval), floor)
+
+    def wait_seconds(self, time_scale: float) -> float:
+        """Real seconds one tracking run waits before it stops waiting."""
+        return max(self.max_wait * time_scale, self.min_wait_real)
 
     def backoff(self, attempt: int) -> float:
         """Capped exponential backoff with full jitter (provider seconds)."""

@@ -7,17 +7,22 @@ lifecycle decides what happens next).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from ..providers.base import HttpCall
 
 __all__ = [
+    "MAX_ANSWER_BYTES",
     "Answer",
+    "AnswerTooLarge",
     "DownloadFailed",
     "Gone",
     "TransientDownload",
@@ -25,6 +30,7 @@ __all__ = [
     "download_once",
     "http_client",
     "is_pre_send",
+    "is_private_host",
     "send",
 ]
 
@@ -66,13 +72,38 @@ class Answer:
     body: bytes
 
 
-async def send(call: HttpCall, read_timeout: float = 60.0) -> Answer:
-    """Send ``call`` once; transport errors propagate."""
-    answer = await http_client().request(
+#: The largest API answer read (status and JSON answers are a few kilobytes; a bigger one is
+#: a broken or hostile server, and is not held in memory).
+MAX_ANSWER_BYTES = 1024 * 1024
+
+
+class AnswerTooLarge(Exception):
+    """An API answer was larger than :data:`MAX_ANSWER_BYTES`."""
+
+
+async def send(call: HttpCall, read_timeout: float = 60.0,
+               max_bytes: int = MAX_ANSWER_BYTES) -> Answer:
+    """Send ``call`` once and read its answer, at most ``max_bytes`` of it; transport errors
+    and :class:`AnswerTooLarge` propagate."""
+    request = http_client().build_request(
         call.method, call.url, headers=call.headers, json=call.json, params=call.params,
         timeout=httpx.Timeout(connect=10.0, read=read_timeout, write=60.0, pool=30.0),
     )
-    return Answer(answer.status_code, dict(answer.headers), answer.content)
+    answer = await http_client().send(request, stream=True)
+    try:
+        body = bytearray()
+        async for chunk in answer.aiter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                raise AnswerTooLarge(f"the answer to {call.method} {_path(call.url)} is larger "
+                                     f"than {max_bytes // 1024} KB")
+    finally:
+        await answer.aclose()
+    return Answer(answer.status_code, dict(answer.headers), bytes(body))
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path[:80]
 
 
 def is_pre_send(exc: BaseException) -> bool:
@@ -96,20 +127,88 @@ class Gone(Exception):
     """The result or clip no longer exists at the provider."""
 
 
-async def download_once(call: HttpCall, part: Path, cap: int) -> None:
+#: Redirects followed to reach a clip before giving up (a loop ends here).
+MAX_REDIRECTS = 5
+
+
+async def download_once(call: HttpCall, part: Path, cap: int, *,
+                        allow_private: bool = False) -> None:
     """One attempt to complete ``part`` from ``call``: resumes with Range from what ``part``
-    already holds. Raises :class:`TransientDownload` (try again), :class:`Gone` or
-    :class:`DownloadFailed`; returns when the file is complete."""
+    already holds. Redirects are followed by hand (at most :data:`MAX_REDIRECTS`), each hop
+    checked: http(s) only, and no private, loopback or link-local address unless
+    ``allow_private`` (the provider itself lives there: a sandbox). Raises
+    :class:`TransientDownload` (try again), :class:`Gone` or :class:`DownloadFailed`;
+    returns when the file is complete."""
     written = part.stat().st_size if part.exists() else 0
-    headers = dict(call.headers)
+    url, headers = call.url, dict(call.headers)
+    origin = _origin(call.url)
     if written:
         headers["Range"] = f"bytes={written}-"
     try:
-        async with http_client().stream("GET", call.url, headers=headers,
-                                        follow_redirects=True) as answer:
-            written = await _receive(answer, part, written, cap)
+        for _hop in range(MAX_REDIRECTS + 1):
+            await _check_address(url, allow_private)
+            async with http_client().stream("GET", url, headers=headers,
+                                            follow_redirects=False) as answer:
+                if answer.status_code in (301, 302, 303, 307, 308):
+                    location = answer.headers.get("location")
+                    if not location:
+                        raise DownloadFailed("a redirect without a Location", retryable=False)
+                    url = urljoin(url, location)
+                    if _origin(url) != origin:  # credentials never follow to another host
+                        headers = {k: v for k, v in headers.items()
+                                   if k.lower() not in ("authorization", "x-api-key")}
+                    continue
+                await _receive(answer, part, written, cap)
+                return
     except (httpx.TransportError, httpx.StreamError) as exc:
         raise TransientDownload(f"{type(exc).__name__}: {exc}") from None
+    raise DownloadFailed(f"more than {MAX_REDIRECTS} redirects (a redirect loop?)",
+                         retryable=False)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()
+
+
+def is_private_host(host: str) -> bool:
+    """True when ``host`` is (or names) a private, loopback, link-local or reserved address."""
+    try:
+        return _private(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return host.lower() in ("localhost", "localhost.localdomain")
+
+
+def _private(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return (address.is_private or address.is_loopback or address.is_link_local
+            or address.is_reserved or address.is_multicast or address.is_unspecified)
+
+
+async def _check_address(url: str, allow_private: bool) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DownloadFailed(f"refusing to download from a non-http(s) URL: {url[:100]!r}",
+                             retryable=False)
+    if allow_private:
+        return
+    host = parts.hostname
+    addresses: list[str] = [host]
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(
+                host, parts.port or (443 if parts.scheme == "https" else 80),
+                type=socket.SOCK_STREAM)
+        except OSError:
+            return  # unresolvable now: the request itself will say so
+        addresses = [str(info[4][0]) for info in found]
+    blocked = [a for a in addresses if is_private_host(a)]
+    if blocked:
+        raise DownloadFailed(
+            f"refusing to download the clip from {host} ({blocked[0]}): a private, loopback "
+            "or link-local address, which a provider's output URL never is",
+            retryable=False)
 
 
 async def _receive(answer: httpx.Response, part: Path, written: int, cap: int) -> int:

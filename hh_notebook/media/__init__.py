@@ -6,7 +6,14 @@
 
 from __future__ import annotations
 
-from .clips import ClipInfo, contact_sheet, poster_frame, poster_jpeg, probe_clip
+from .clips import (
+    ClipInfo,
+    clip_problem,
+    contact_sheet,
+    poster_frame,
+    poster_jpeg,
+    probe_clip,
+)
 from .images import ImageData, StoredImage, check_image, is_url, load_image, to_data_url
 
 __all__ = [
@@ -14,6 +21,7 @@ __all__ = [
     "ImageData",
     "StoredImage",
     "check_image",
+    "clip_problem",
     "contact_sheet",
     "is_url",
     "load_image",

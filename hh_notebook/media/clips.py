@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import MediaError, MissingDependency
 
-__all__ = ["ClipInfo", "contact_sheet", "poster_frame", "poster_jpeg", "probe_clip"]
+__all__ = ["ClipInfo", "clip_problem", "contact_sheet", "poster_frame", "poster_jpeg", "probe_clip"]
 
 
 @dataclass(frozen=True)
@@ -174,3 +174,36 @@ def _poster_jpeg(path: str, _mtime_ns: int, _size: int, at: float, box: int,
     buf = io.BytesIO()
     image.convert("RGB").save(buf, format="JPEG", quality=quality, optimize=True)
     return buf.getvalue()
+
+
+def clip_problem(path: str | os.PathLike[str], seconds: float | None = None) -> str | None:
+    """What keeps a clip from playing, or None when it plays: PyAV opens it, its first video
+    frame and its first audio frame decode, and (when ``seconds`` is given) its length is
+    that many seconds within one frame.
+
+    >>> clip_problem("clip.mp4", 5)   # doctest: +SKIP
+    """
+    with open(path, "rb") as head:
+        if head.read(12)[4:8] != b"ftyp":
+            return "it is not an MP4 (no ftyp box)"
+    av = _av()
+    try:
+        with av.open(os.fspath(path)) as container:
+            if not container.streams.video:
+                return "it has no video stream"
+            if not container.streams.audio:
+                return "it has no audio stream"
+            video = container.streams.video[0]
+            if next(iter(container.decode(video)), None) is None:
+                return "no video frame decodes"
+            container.seek(0)
+            if next(iter(container.decode(container.streams.audio[0])), None) is None:
+                return "no audio frame decodes"
+            length = _duration_seconds(container, video)
+            fps = float(video.average_rate or video.guessed_rate or 0) or 24.0
+    except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
+        reason = str(exc).replace(os.fspath(path), "the file").split(": 'the file'")[0]
+        return f"it cannot be decoded ({type(exc).__name__}: {reason})"
+    if seconds is not None and abs(length - seconds) > 1.0 / fps + 1e-3:
+        return f"it lasts {length:.3f} s, not the {seconds} s asked for"
+    return None

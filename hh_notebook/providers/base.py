@@ -138,6 +138,11 @@ class ListedTask:
     model: str | None
     status: Status
     raw_status: str | None = None
+    #: The parameters the list shows (None: not shown, so not compared).
+    duration: int | None = None
+    resolution: str | None = None
+    aspect_ratio: str | None = None
+    image_urls: tuple[str, ...] | None = None
 
 
 class Provider:

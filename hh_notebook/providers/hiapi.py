@@ -172,9 +172,26 @@ class HiAPIProvider(Provider):
                     model=item.get("model") if isinstance(item.get("model"), str) else None,
                     status=self.status_of(raw),
                     raw_status=raw or None,
+                    **_listed_input(inp if isinstance(inp, dict) else {}),
                 )
             )
         return tasks
+
+
+def _listed_input(inp: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a listed task shows in its ``input`` (the list's shape is not
+    documented: read what is there, compare nothing that is not)."""
+    found: dict[str, Any] = {}
+    duration = inp.get("duration")
+    if isinstance(duration, int) and not isinstance(duration, bool):
+        found["duration"] = duration
+    for name in ("resolution", "aspect_ratio"):
+        if isinstance(inp.get(name), str):
+            found[name] = inp[name]
+    urls = inp.get("image_urls", inp.get("reference_image"))
+    if isinstance(urls, list) and all(isinstance(u, str) for u in urls):
+        found["image_urls"] = tuple(urls)
+    return found
 
 
 def _task_id(task: dict[str, Any]) -> str | None:

@@ -121,7 +121,8 @@ async def submit(ctx: Ctx) -> Answer:
     if ctx.state.balance[PROVIDER] < price(PROVIDER, params.resolution, params.duration):
         return error(402, "Insufficient balance")
     job = create_job(ctx, PROVIDER, new_id("hiapi"), params, owner or "",
-                     echo={"model": body["model"]}, notify_url=callback,
+                     echo={"model": body["model"], "input": dict(body["input"])},
+                     notify_url=callback,
                      fail_message="Content moderation rejected the request")
     return ok({"taskId": job.id})
 
@@ -234,7 +235,8 @@ async def list_tasks(ctx: Ctx) -> Answer:
     """``GET /v1/tasks?page=&size=``: the account's tasks, newest first.
 
     No page we hold documents this answer's shape; the sandbox chose
-    ``data: {items, page, size, total}``, each item a task document."""
+    ``data: {items, page, size, total}``, each item a task document plus the ``input`` it
+    was created with (as task lists usually show)."""
     owner, denied = authenticate(ctx)
     if denied:
         return denied
@@ -250,7 +252,8 @@ async def list_tasks(ctx: Ctx) -> Answer:
             if j.provider == PROVIDER and j.owner == owner]
     mine.sort(key=lambda j: j.seq, reverse=True)
     chunk = mine[(page - 1) * size: page * size]
-    return ok({"items": [task_body(ctx, j) for j in chunk], "page": page, "size": size,
+    items = [dict(task_body(ctx, j), input=j.echo.get("input", {})) for j in chunk]
+    return ok({"items": items, "page": page, "size": size,
                "total": len(mine)})
 
 

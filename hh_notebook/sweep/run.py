@@ -252,7 +252,10 @@ class Sweep(SweepState):
         request: Prepared | GenerationRequest = cell.request
         if cell.checked is not None and cell.provider == client.provider:
             request = Prepared(cell.checked, self._estimate_of(cell))
-        job = await client.submit(request, force=force, tags=self._tags(cell))
+        # A cell is one job across every process running this sweep (seeded cells are so by
+        # their request already).
+        claim = None if cell.request.seed is not None else f"sweep:{self.id}:{cell.key}"
+        job = await client.submit(request, force=force, tags=self._tags(cell), claim=claim)
         self._record_job(cell, job)
         return job
 

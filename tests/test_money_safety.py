@@ -1,0 +1,220 @@
+"""Never pay twice, never lose a paid clip — on the paths careless and unlucky users take:
+rerunning a cell after a crash instead of resuming, two kernels running one sweep, lost
+submits reconciled at HiAPI, a resume the next morning. Real processes, ``kill -9``, the
+sandbox's request log as the bill."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from lifecycle_fixtures import log_for, make_client, run
+from money_fixtures import finish, kill, read_line, spawn
+
+from hh_notebook.client import Client
+from hh_notebook.errors import SubmitUncertain
+from hh_notebook.jobs import PollPolicy
+from hh_notebook.media import probe_clip
+from hh_notebook.providers import Status
+from hh_notebook.request import GenerationRequest
+from hh_notebook.sandbox import Sandbox
+
+PROMPT = "a grey horse shelters under an oak in the rain"
+
+
+@pytest.fixture()
+def slow_sandbox(sandbox_clip_cache: pathlib.Path) -> Iterator[Sandbox]:
+    """Jobs take 2-3.6 s here: long enough to kill a process while it polls."""
+    with Sandbox(time_scale=0.02, cache_dir=sandbox_clip_cache) as sb:
+        yield sb
+
+
+def accepted(sb: Sandbox, provider: str = "segmind") -> int:
+    """Submits the provider accepted (what is paid)."""
+    return sum(1 for e in log_for(sb, "submit", provider) if e["status"] in (200, 202))
+
+
+def spec(sb: Sandbox, data_dir: pathlib.Path, do: str, **request: Any) -> dict[str, Any]:
+    return {"do": do, "base_url": sb.base_url, "data_dir": str(data_dir),
+            "request": {"prompt": PROMPT, "duration": 3, **request}}
+
+
+# ----------------------------------------------------------------------- 1. rerun, not resume
+
+
+def test_rerunning_a_seeded_call_after_a_crash_attaches_instead_of_paying(
+    slow_sandbox: Sandbox, tmp_path: pathlib.Path
+) -> None:
+    worker = spawn(spec(slow_sandbox, tmp_path, "hang", seed=11))
+    job_id = read_line(worker, "SUBMITTED ")
+    kill(worker)  # the kernel died while the job was polling
+    client = make_client(slow_sandbox, "segmind", tmp_path, key="test-key-0123")
+    try:
+        job = client.generate(PROMPT, duration=3, seed=11, progress=False)
+    finally:
+        client.close()
+    assert job.id == job_id and job.attached
+    assert job.status is Status.SUCCEEDED and probe_clip(job.video_path).duration == 3
+    assert accepted(slow_sandbox) == 1
+
+
+def test_force_pays_again_on_purpose(slow_sandbox: Sandbox, tmp_path: pathlib.Path) -> None:
+    worker = spawn(spec(slow_sandbox, tmp_path, "hang", seed=12))
+    read_line(worker, "SUBMITTED ")
+    kill(worker)
+    client = make_client(slow_sandbox, "segmind", tmp_path, key="test-key-0123")
+    try:
+        job = client.generate(PROMPT, duration=3, seed=12, force=True, progress=False)
+    finally:
+        client.close()
+    assert not job.attached and accepted(slow_sandbox) == 2
+
+
+def test_rerunning_a_magic_cell_after_a_crash_attaches(
+    slow_sandbox: Sandbox, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    worker = spawn({**spec(slow_sandbox, tmp_path, "hang", seed=5), "key": "sandbox-key-01"})
+    job_id = read_line(worker, "SUBMITTED ")
+    kill(worker)
+    for name in ("SEGMIND_API_KEY", "HH_PROVIDER", "HH_WAIT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HH_SEGMIND_BASE_URL", slow_sandbox.base_url)
+    monkeypatch.setenv("HH_DATA_DIR", str(tmp_path))
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "hh_notebook")
+    try:
+        with capture_output():
+            ip.run_cell_magic("happyhorse", "--provider segmind -d 3 -s 5 --wait -o clip",
+                              PROMPT)
+        job = ip.user_ns.pop("clip")
+    finally:
+        ip.magics_manager.registry.pop("HappyHorseMagics", None)
+        ip.extension_manager.loaded.discard("hh_notebook")
+    assert job.id == job_id and job.status is Status.SUCCEEDED
+    assert accepted(slow_sandbox) == 1
+
+
+# ----------------------------------------------------------------------- 2. two kernels
+
+
+@pytest.mark.parametrize("axes", [{"seed": "1-3", "aspect_ratio": "16:9,9:16"},
+                                  {"prompt_sr": "grey,black,white", "resolution": "720P,1080P"}],
+                         ids=["seeded", "unseeded"])
+def test_two_kernels_running_one_sweep_pay_once_per_cell(
+    slow_sandbox: Sandbox, tmp_path: pathlib.Path, axes: dict[str, str]
+) -> None:
+    both = [spawn(spec(slow_sandbox, tmp_path, "sweep", **axes)) for _ in range(2)]
+    outcomes = [finish(worker, timeout=180) for worker in both]
+    assert outcomes[0]["sweep"] == outcomes[1]["sweep"]
+    for outcome in outcomes:
+        assert outcome["statuses"] == ["succeeded"] * 6
+    assert outcomes[0]["jobs"] == outcomes[1]["jobs"]  # the same jobs, seen from both
+    assert accepted(slow_sandbox) == 6
+
+
+# ----------------------------------------------------------------------- 3. reconcile
+
+
+def test_lost_hiapi_submits_each_get_their_own_task(
+    fresh_sandbox: Sandbox, tmp_path: pathlib.Path
+) -> None:
+    fresh_sandbox.add_fault({"provider": "hiapi", "endpoint": "submit", "kind": "reset_after",
+                             "count": 4})
+    client = make_client(fresh_sandbox, "hiapi", tmp_path, key="test-key-0123")
+    lost = []
+    for duration in (3, 5, 8, 12):
+        with pytest.raises(SubmitUncertain) as info:
+            run(client.submit(PROMPT, duration=duration))
+        lost.append(info.value.job)
+
+    async def reconcile_all() -> list[Any]:
+        jobs = [await client.reconcile(job.id) for job in lost]
+        await asyncio.gather(*(job.wait() for job in jobs))
+        return jobs
+
+    try:
+        jobs = run(reconcile_all(), timeout=120)
+    finally:
+        client.close()
+    for job, duration in zip(jobs, (3, 5, 8, 12)):
+        assert job.status is Status.SUCCEEDED, job.error
+        assert abs(probe_clip(job.video_path).duration - duration) < 0.05
+    assert len({job.provider_job_id for job in jobs}) == 4
+
+
+def test_two_indistinguishable_lost_submits_are_not_guessed(
+    fresh_sandbox: Sandbox, tmp_path: pathlib.Path
+) -> None:
+    fresh_sandbox.add_fault({"provider": "hiapi", "endpoint": "submit", "kind": "reset_after",
+                             "count": 2})
+    client = make_client(fresh_sandbox, "hiapi", tmp_path, key="test-key-0123")
+    lost = []
+    for _ in range(2):
+        with pytest.raises(SubmitUncertain) as info:
+            run(client.submit(PROMPT, duration=4))
+        lost.append(info.value.job)
+    try:
+        job = run(client.reconcile(lost[0].id))
+    finally:
+        client.close()
+    assert job.status is Status.UNKNOWN and job.provider_job_id is None
+    assert "2 tasks fit" in job.error and "none was picked" in job.error
+
+
+# ----------------------------------------------------------------------- 4. resume later
+
+
+def test_resuming_the_next_morning_asks_the_provider_and_gets_the_clip(
+    slow_sandbox: Sandbox, tmp_path: pathlib.Path
+) -> None:
+    worker = spawn({**spec(slow_sandbox, tmp_path, "hang", seed=21), "provider": "apiframe"})
+    job_id = read_line(worker, "SUBMITTED ")
+    kill(worker)
+    client = make_client(slow_sandbox, "apiframe", tmp_path, key="test-key-0123")
+    try:
+        night = 10 * 3600.0
+        with sqlite3.connect(client.journal.path) as db:  # the job was sent last night
+            db.execute("UPDATE jobs SET created_at = created_at - ?, "
+                       "submitted_at = submitted_at - ? WHERE id = ?", (night, night, job_id))
+        slow_sandbox.advance(night)
+        polls_before = len(log_for(slow_sandbox, "poll", "apiframe"))
+        [job] = client.resume_all(timeout=60)
+    finally:
+        client.close()
+    assert len(log_for(slow_sandbox, "poll", "apiframe")) > polls_before
+    assert job.status is Status.SUCCEEDED and job.video_path.is_file()
+
+
+def test_a_deadline_stops_the_waiting_but_never_abandons_the_job(
+    slow_sandbox: Sandbox, tmp_path: pathlib.Path
+) -> None:
+    impatient = PollPolicy(max_wait=40.0, min_wait_real=0.0, backoff_base=1.0, backoff_cap=4.0)
+    client = make_client(slow_sandbox, "segmind", tmp_path, key="test-key-0123",
+                         policy=impatient)
+    try:
+        job = run(_submit_and_wait(client, GenerationRequest(prompt=PROMPT, duration=3)))
+        assert job.status in (Status.QUEUED, Status.RUNNING) and job.phase == "polling"
+        assert "not abandoned" in (job.message or "")
+        assert client.journal.get(job.id).unfinished
+    finally:
+        client.close()
+    later = make_client(slow_sandbox, "segmind", tmp_path, key="test-key-0123")
+    try:
+        [again] = later.resume_all(timeout=60)
+    finally:
+        later.close()
+    assert again.id == job.id and again.status is Status.SUCCEEDED
+    assert accepted(slow_sandbox) == 1
+
+
+async def _submit_and_wait(client: Client, request: GenerationRequest) -> Any:
+    job = await client.submit(request)
+    await job.wait()
+    return job
