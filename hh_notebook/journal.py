@@ -71,6 +71,13 @@ CREATE TABLE IF NOT EXISTS votes (
     time     REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS votes_arena ON votes (arena_id, id);
+CREATE TABLE IF NOT EXISTS clip_metrics (
+    sha256      TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    data        TEXT NOT NULL,
+    measured_at REAL NOT NULL,
+    PRIMARY KEY (sha256, version)
+);
 """
 
 #: What a voter can answer about a pair: which side is better, a tie, or a skip
@@ -342,6 +349,30 @@ class Journal:
             if record.video_path and Path(record.video_path).is_file():
                 return record
         return None
+
+    # -- clip metrics cache -------------------------------------------------
+    def put_metrics(self, sha256: str, version: int, data: Mapping[str, Any]) -> None:
+        """Store the metrics of the clip whose bytes hash to ``sha256`` (JSON-safe ``data``)."""
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO clip_metrics (sha256, version, data, measured_at) "
+                "VALUES (?, ?, ?, ?)",
+                (sha256, int(version), json.dumps(dict(data), sort_keys=True), time.time()),
+            )
+
+    def get_metrics(self, sha256: str, version: int) -> dict[str, Any] | None:
+        """The metrics stored for ``sha256`` at ``version``, or None if never measured.
+
+        >>> import tempfile, pathlib
+        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "journal.sqlite3")
+        >>> j.put_metrics("ab12", 1, {"cuts": 2})
+        >>> j.get_metrics("ab12", 1), j.get_metrics("ab12", 2)
+        ({'cuts': 2}, None)
+        """
+        row = self._connection().execute(
+            "SELECT data FROM clip_metrics WHERE sha256 = ? AND version = ?", (sha256, int(version))
+        ).fetchone()
+        return dict(json.loads(row["data"])) if row is not None else None
 
 
 def _now() -> float:
