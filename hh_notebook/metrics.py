@@ -95,9 +95,10 @@ class ClipMetrics:
     dynamic_degree: float | None = None
     """Share (0..1) of frame pairs whose largest 5 % flow magnitudes average over 1 px/frame."""
     flicker: float | None = None
-    """Mean absolute frame-to-frame change of a 16-cell-wide grid of mean luma, 8-bit levels."""
+    """Mean absolute frame-to-frame change of low-passed luma (a 16-cell-wide grid of block
+    means) once motion is undone along the flow, in 8-bit luma code values."""
     sharpness: float | None = None
-    """Median variance of the Laplacian over 8 sampled frames at 640 px wide, levels squared."""
+    """Median variance of the Laplacian over 8 sampled grey frames 640 px wide, grey levels²."""
     cuts: int | None = None
     """Scene cuts found by scenedetect's ContentDetector at its default threshold (27)."""
     has_audio: bool | None = None
@@ -142,7 +143,10 @@ class ClipMetrics:
         """
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
-        values["hashes"] = tuple(str(data.get("phash") or "").split())
+        if "phash" in data or "hashes" not in data:
+            values["hashes"] = tuple(str(data.get("phash") or "").split())
+        else:  # a dataclasses.asdict() copy keeps the tuple under its own name
+            values["hashes"] = tuple(data["hashes"])
         return cls(**values)
 
 

@@ -3,7 +3,7 @@
 Each decoded frame is shrunk once to the analysis width (:data:`ANALYSIS_WIDTH`)
 and then feeds every picture metric: optical flow (motion, dynamic degree and
 the motion envelope used by the audio-motion sync proxy), low-passed luminance
-(flicker) and scenedetect's ContentDetector (cuts). A few frames spread over the
+after undoing that motion (flicker) and scenedetect's ContentDetector (cuts). A few frames spread over the
 clip are also sampled for sharpness (at :data:`SHARPNESS_WIDTH`) and for
 perceptual hashes. Nothing holds more than two analysis frames, so memory does
 not grow with the clip's length.
@@ -132,6 +132,8 @@ class VideoAnalyser:
         self._sharp_size = analysis_size(width, height, SHARPNESS_WIDTH)
         self._grid = (FLICKER_GRID_WIDTH, max(1, round(FLICKER_GRID_WIDTH * height / width)))
         self._flow = self._cv2.DISOpticalFlow_create(self._cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self._xs, self._ys = np.meshgrid(np.arange(self._size[0], dtype=np.float32),
+                                         np.arange(self._size[1], dtype=np.float32))
         # Default threshold and minimum scene length: frames arrive at the clip's own rate.
         self._detector = scenedetect.ContentDetector()
         self._timecode = scenedetect.FrameTimecode
@@ -156,10 +158,11 @@ class VideoAnalyser:
         yuv = frame.to_ndarray(width=w, height=h, format="yuv420p", interpolation="AREA")
         grey = yuv[:h]  # the luma plane, as coded
         time = frame.time if frame.time is not None else self._count / float(self.fps)
-        grid = cv2.resize(grey, self._grid, interpolation=cv2.INTER_AREA).astype(np.float32)
+        grid = self._low_pass(grey)
         if self._prev_grey is not None and self._prev_grid is not None:
-            self._add_flow(self._prev_grey, grey, time)
-            self._flicker.append(float(np.mean(np.abs(grid - self._prev_grid))))
+            flow = self._flow.calc(self._prev_grey, grey, None)
+            self._add_motion(flow, time)
+            self._add_flicker(flow, grey, self._prev_grid)
         bgr = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)
         self._cuts += len(self._detector.process_frame(self._timecode(self._count, self.fps), bgr))
         while self._sharp_at and time >= self._sharp_at[0]:
@@ -172,13 +175,25 @@ class VideoAnalyser:
         self._last = (frame, grey)
         self._count += 1
 
-    def _add_flow(self, previous: np.ndarray, current: np.ndarray, time: float) -> None:
-        flow = self._flow.calc(previous, current, None)
+    def _low_pass(self, grey: np.ndarray) -> np.ndarray:
+        return self._cv2.resize(grey, self._grid, interpolation=self._cv2.INTER_AREA).astype(
+            np.float32)
+
+    def _add_motion(self, flow: np.ndarray, time: float) -> None:
         magnitude = np.sqrt(flow[..., 0] ** 2 + flow[..., 1] ** 2).ravel()
         top = magnitude.size // 20  # the largest 5 %: a small moving subject still counts
         self._times.append(time)
         self._means.append(float(magnitude.mean()))
         self._tops.append(float(np.partition(magnitude, magnitude.size - top)[-top:].mean()))
+
+    def _add_flicker(self, flow: np.ndarray, current: np.ndarray, previous_grid: np.ndarray
+                     ) -> None:
+        """Luma change left once motion is undone: the current frame is warped back onto
+        the previous one along the flow, so a pan or a moving subject does not count."""
+        cv2 = self._cv2
+        back = cv2.remap(current, self._xs + flow[..., 0], self._ys + flow[..., 1],
+                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        self._flicker.append(float(np.mean(np.abs(self._low_pass(back) - previous_grid))))
 
     def _laplacian_variance(self, frame: Any) -> float:
         w, h = self._sharp_size

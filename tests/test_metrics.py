@@ -91,6 +91,12 @@ def test_a_flickering_clip_has_more_flicker_than_a_steady_one(
     assert flicker > 10 * max(steady, 0.1)
 
 
+def test_a_pan_is_not_counted_as_flicker(measured: dict[str, ClipMetrics]) -> None:
+    pan, flicker = measured["pan"].flicker, measured["flicker"].flicker
+    assert pan is not None and flicker is not None
+    assert pan < flicker / 20
+
+
 def test_a_blurred_clip_is_less_sharp_than_the_sharp_one(
         measured: dict[str, ClipMetrics]) -> None:
     sharp, blurred = measured["sharp"].sharpness, measured["blurred"].sharpness
