@@ -5,8 +5,8 @@ and then feeds every picture metric: optical flow (motion, dynamic degree and
 the motion envelope used by the audio-motion sync proxy), low-passed luminance
 after undoing that motion (flicker) and scenedetect's ContentDetector (cuts). A few frames spread over the
 clip are also sampled for sharpness (at :data:`SHARPNESS_WIDTH`) and for
-perceptual hashes. Nothing holds more than two analysis frames, so memory does
-not grow with the clip's length.
+perceptual hashes. Only two analysis frames are held at a time (plus a few
+numbers per frame), so a long clip costs little memory.
 
 The heavy libraries (OpenCV, scenedetect, imagehash) are imported by
 :func:`require` inside the functions that need them, so importing this module
