@@ -34,13 +34,13 @@ from typing import Any
 import numpy as np
 
 from hh_notebook.metrics import measure, measure_many
-from hh_notebook.sandbox.clips import ClipSpec, render_clip
+from hh_notebook.sandbox.clips import RENDERER_VERSION, ClipSpec, render_clip
 
 PROMPT = "a white horse galloping along a beach at sunset, hooves splashing"
 
 
 def clip_path(folder: pathlib.Path, seed: int, duration: int) -> pathlib.Path:
-    return folder / f"seed{seed:04d}-{duration}s-720p.mp4"
+    return folder / f"seed{seed:04d}-{duration}s-720p-r{RENDERER_VERSION}.mp4"
 
 
 def render(folder: pathlib.Path, seed: int, duration: int) -> str:
