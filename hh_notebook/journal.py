@@ -320,6 +320,28 @@ class Journal(Store):
                 conn.execute("UPDATE jobs SET owner = ?, heartbeat = ? WHERE id = ?",
                              (owner, time.time(), job_id))
             return True
+    # -- clip metrics cache -------------------------------------------------
+    def put_metrics(self, sha256: str, version: int, data: Mapping[str, Any]) -> None:
+        """Store the metrics of the clip whose bytes hash to ``sha256`` (JSON-safe ``data``)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO clip_metrics (sha256, version, data, measured_at) "
+                "VALUES (?, ?, ?, ?)",
+                (sha256, int(version), json.dumps(dict(data), sort_keys=True), time.time()),
+            )
+
+    def get_metrics(self, sha256: str, version: int) -> dict[str, Any] | None:
+        """The metrics stored for ``sha256`` at ``version``, or None if never measured.
+
+        >>> import tempfile, pathlib
+        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "journal.sqlite3")
+        >>> j.put_metrics("ab12", 1, {"cuts": 2})
+        >>> j.get_metrics("ab12", 1), j.get_metrics("ab12", 2)
+        ({'cuts': 2}, None)
+        """
+        rows = self._read(
+            "SELECT data FROM clip_metrics WHERE sha256 = ? AND version = ?", (sha256, int(version)))
+        return dict(json.loads(rows[0]["data"])) if rows else None
 
 
 def _now() -> float:

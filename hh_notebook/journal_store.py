@@ -67,6 +67,13 @@ CREATE TABLE IF NOT EXISTS votes (
     time     REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS votes_arena ON votes (arena_id, id);
+CREATE TABLE IF NOT EXISTS clip_metrics (
+    sha256      TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    data        TEXT NOT NULL,
+    measured_at REAL NOT NULL,
+    PRIMARY KEY (sha256, version)
+);
 """
 #: Columns added after the first release: (table, column, declaration).
 _ADDED_COLUMNS = (
