@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("client",),
     ("report",),
     ("sweep",),
-    ("metrics", "arena", "arena_model", "arena_select", "storyboard"),
+    ("metrics", "arena_rank", "arena_model", "arena_select", "storyboard"),
     ("views",),
     ("options", "widgets"),
     ("magics", "cli", "demo"),
@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
 CORE = ("errors", "catalog", "_version", "present", "runtime", "media", "journal",
         "stitch_probe", "stitch_audio", "stitch_video", "stitch",
         "request_checks", "request", "pricing", "providers", "config", "jobs", "client",
-        "report", "sweep", "metrics", "arena", "arena_model", "arena_select", "storyboard")
+        "report", "sweep", "metrics", "arena_rank", "arena_model", "arena_select", "storyboard")
 NOTEBOOK_FACE = ("hh_notebook.views", "hh_notebook.widgets", "hh_notebook.magics",
                  "hh_notebook.options", "IPython", "ipywidgets", "anywidget")
 MAX_LINES = 500
