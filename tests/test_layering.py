@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("pricing", "providers", "config"),
     ("jobs",),
     ("client",),
-    ("report",),
+    ("report", "ranking_html"),
     ("sweep",),
     ("metrics", "arena_rank", "arena_model", "arena_select", "storyboard"),
     ("views",),
@@ -35,7 +35,8 @@ LAYERS: list[tuple[str, ...]] = [
 CORE = ("errors", "catalog", "_version", "present", "runtime", "media", "journal",
         "stitch_probe", "stitch_audio", "stitch_video", "stitch",
         "request_checks", "request", "pricing", "providers", "config", "jobs", "client",
-        "report", "sweep", "metrics", "arena_rank", "arena_model", "arena_select", "storyboard")
+        "report", "ranking_html", "sweep", "metrics", "arena_rank", "arena_model", "arena_select",
+        "storyboard")
 NOTEBOOK_FACE = ("hh_notebook.views", "hh_notebook.widgets", "hh_notebook.magics",
                  "hh_notebook.options", "IPython", "ipywidgets", "anywidget")
 MAX_LINES = 500
