@@ -25,7 +25,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("client",),
     ("report", "ranking_html"),
     ("sweep",),
-    ("metrics", "arena_rank", "arena_model", "arena_select", "storyboard"),
+    ("metrics", "arena_rank", "arena_model", "arena_select", "arena_items", "arena_session",
+     "storyboard"),
     ("views",),
     ("options", "widgets"),
     ("magics", "cli", "demo"),
@@ -36,7 +37,7 @@ CORE = ("errors", "catalog", "_version", "present", "runtime", "media", "journal
         "stitch_probe", "stitch_audio", "stitch_video", "stitch",
         "request_checks", "request", "pricing", "providers", "config", "jobs", "client",
         "report", "ranking_html", "sweep", "metrics", "arena_rank", "arena_model", "arena_select",
-        "storyboard")
+        "arena_items", "arena_session", "storyboard")
 NOTEBOOK_FACE = ("hh_notebook.views", "hh_notebook.widgets", "hh_notebook.magics",
                  "hh_notebook.options", "IPython", "ipywidgets", "anywidget")
 MAX_LINES = 500
