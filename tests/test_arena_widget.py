@@ -1,5 +1,5 @@
 """The arena widget without a browser: blind state, clips as stripped buffers on request,
-votes from the front end, the opt-in reveal and named standings."""
+votes from the front end, the opt-in reveal and named standings, and the grid's panel."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from arena_fixtures import ANIMAL_PROMPT, ANIMALS, animal_sweep, own_arena, vote
 from ipywidgets.embed import embed_data
 
 import hh_notebook as hh
+from hh_notebook.arena_items import sweep_arena_id
 from hh_notebook.client import Client
 from hh_notebook.sandbox import Sandbox
 from hh_notebook.sweep import SweepResult
 from hh_notebook.widgets.arena import Arena
+from hh_notebook.widgets.grid import SweepGrid
 
 PREFERENCE = {"owl": 8.0, "fox": 2.0, "hare": 0.5}
 
@@ -216,3 +218,30 @@ def test_hh_arena_builds_the_widget(done: tuple[Client, SweepResult]) -> None:
     widget = hh.arena(result, by="animal", voter="cleo", seed=1)
     assert isinstance(widget, Arena) and widget.session.voter == "cleo"
     assert widget.title == "Blind arena · ranking animal · 3 values, 6 clips"
+
+
+# -- the grid's panel -------------------------------------------------------------------------
+def test_grid_shows_the_ranking_of_the_sweeps_votes(done: tuple[Client, SweepResult]) -> None:
+    client, result = done
+    assert SweepGrid.from_sweep(result).ranking == {}
+    arena_id = sweep_arena_id(result.sweep_id)
+    first, second = result.rows[0].job_id, result.rows[2].job_id
+    client.journal.add_vote(arena_id, first, second, "left", voter="ana")
+    grid = SweepGrid.from_sweep(result)
+    panel = grid.ranking
+    assert panel["title"] == "Blind ranking" and panel["summary"] == "1 vote · 1 voter"
+    assert panel["rows"][0]["label"] == "animal: fox · seed: 48213"
+    assert panel["svg"].startswith("<svg")
+    client.journal.add_vote(arena_id, second, first, "left", voter="ben")
+    grid._on_front_end_message(grid, {"type": "ranking"}, [])  # the panel's ↻ button
+    assert grid.ranking["summary"] == "2 votes · 2 voters"
+
+
+def test_grid_shows_an_arena_grouped_by_an_axis(done: tuple[Client, SweepResult]) -> None:
+    _, result = done
+    session = own_arena(result, "grid-by", by="animal", seed=7)
+    vote_by_preference(session, PREFERENCE, 6, seed=8)
+    grid = SweepGrid.from_sweep(result)
+    grid.show_ranking(Arena(session))
+    assert grid.ranking["title"] == "Blind ranking by animal"
+    assert {row["label"] for row in grid.ranking["rows"]} == set(ANIMALS)
