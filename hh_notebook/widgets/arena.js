@@ -77,7 +77,7 @@ function render({ model, el }) {
   }
 
   const transport = h("div", "hh-arena-transport");
-  const playBtn = button("hh-arena-play", "⏸ Pause", "Play or pause both clips (p)");
+  const playBtn = button("hh-arena-play", "Pause", "Play or pause both clips (p)");
   const scrub = h("input", "hh-arena-scrub");
   scrub.type = "range";
   scrub.min = "0";
@@ -224,7 +224,7 @@ function render({ model, el }) {
 
   function playAll() {
     playing = true;
-    playBtn.textContent = "⏸ Pause";
+    playBtn.textContent = "Pause";
     for (const v of videos()) v.play().catch(() => {});
   }
 
@@ -284,11 +284,27 @@ function render({ model, el }) {
   }
   soundBtn.addEventListener("click", () => cycleAudio());
 
+  // The larger view is a modal <dialog>: the browser's top layer, above the notebook whatever
+  // its containers' layout (a fixed position inside JupyterLab stays inside the notebook).
+  // The arena moves into it and back in one step, so the clips keep playing.
+  const dialog = h("dialog", "hh-arena-dialog");
+  el.appendChild(dialog);
+
   function setLarge(on) {
+    if (on === root.classList.contains("hh-arena-large")) return;
     root.classList.toggle("hh-arena-large", on);
     largeBtn.textContent = on ? "✕ Smaller" : "⤢ Larger";
+    if (on && typeof dialog.showModal === "function") {
+      dialog.appendChild(root);
+      dialog.showModal();
+    } else if (!on && dialog.contains(root)) {
+      el.insertBefore(root, dialog);
+      dialog.close();
+    }
+    root.focus();
   }
   largeBtn.addEventListener("click", () => setLarge(!root.classList.contains("hh-arena-large")));
+  dialog.addEventListener("cancel", (e) => { e.preventDefault(); setLarge(false); });
 
   // ---------------------------------------------------------------- votes
   function vote(outcome) {
@@ -412,6 +428,7 @@ function render({ model, el }) {
     for (const [name, fn] of handlers) model.off(name, fn);
     if (observer) observer.disconnect();
     root.removeEventListener("keydown", onKey);
+    if (dialog.open) dialog.close();
     for (const p of Object.values(panes)) resetPane(p);
   };
 }
