@@ -159,8 +159,9 @@ def _square(view: RankingView, i: int, j: int, margin: int) -> str:
         tip = (f"{view.rows[i].label} beat {view.rows[j].label} "
                f"{_count(won)} of {_count(total)} times")
         text = f"{round(share * 100)}"
+    ink = "#fff" if text and abs(won / total - 0.5) > 0.3 else "#000"  # legible on dark squares
     label = (f'<text x="{x + CELL / 2:.0f}" y="{y + CELL / 2 + 4:.0f}" text-anchor="middle" '
-             f'font-size="10">{text}</text>') if text else ""
+             f'font-size="10" fill="{ink}">{text}</text>') if text else ""
     return (f'<g><title>{_e(tip)}</title><rect x="{x}" y="{y}" width="{CELL - 1}" '
             f'height="{CELL - 1}" fill="{fill}"/>{label}</g>')
 
