@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import pathlib
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -34,6 +36,14 @@ def done(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory
     client, result = animal_sweep(sandbox, tmp_path_factory.mktemp("arena-session"))
     yield client, result
     client.close()
+
+
+def test_importing_the_session_loads_no_heavy_library() -> None:
+    code = ("import sys, hh_notebook.arena_session; "
+            "print(sorted({'pandas', 'evalica', 'scipy', 'av'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 # -- what is compared -----------------------------------------------------------------------

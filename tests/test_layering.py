@@ -185,7 +185,8 @@ def test_the_core_imports_nothing_of_the_notebook_face() -> None:
 
 
 @pytest.mark.parametrize("module", ["hh_notebook", "hh_notebook.sweep", "hh_notebook.client",
-                                    "hh_notebook.report", "hh_notebook.jobs"])
+                                    "hh_notebook.report", "hh_notebook.jobs",
+                                    "hh_notebook.arena_session"])
 def test_importing_the_core_loads_no_notebook_machinery(module: str) -> None:
     code = (f"import sys, {module}; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
