@@ -139,9 +139,10 @@ class ArenaSession:
             return list(votes)
         return votes_by_group(votes, {item: clip.group for item, clip in self._clips.items()})
 
-    def progress(self) -> ArenaProgress:
-        """How many votes, skips, voters, and votes by this session's voter."""
-        votes = self.votes()
+    def progress(self, votes: Sequence[VoteRecord] | None = None) -> ArenaProgress:
+        """How many votes, skips, voters, and votes by this session's voter (of ``votes``
+        when given: the result of :meth:`votes`, read once for several questions)."""
+        votes = self.votes() if votes is None else votes
         return ArenaProgress(len(votes), sum(v.outcome == "skip" for v in votes),
                      len({v.voter for v in votes}), sum(v.voter == self.voter for v in votes))
 
@@ -150,10 +151,10 @@ class ArenaSession:
         """The pair dealt and not yet voted on."""
         return self._current
 
-    def deal(self) -> Deal:
+    def deal(self, votes: Sequence[VoteRecord] | None = None) -> Deal:
         """The next pair: the most informative one under the current model, every item
         kept in view (:func:`~hh_notebook.arena_rank.next_pair`), sides at random."""
-        votes = self.votes()
+        votes = self.votes() if votes is None else votes
         left, right = next_pair(self.items, self._item_votes(votes), self._rng)
         if self.by:
             left, right = self._clips_between(left, right, votes)
@@ -244,10 +245,10 @@ class ArenaSession:
         (None with fewer than two items having both)."""
         return kendall_tau(self.fit(resamples=0), self.star_ratings())
 
-    def ranking_view(self, *, resamples: int = DEFAULT_RESAMPLES,
-                     title: str | None = None) -> RankingView:
+    def ranking_view(self, *, resamples: int = DEFAULT_RESAMPLES, title: str | None = None,
+                     votes: Sequence[VoteRecord] | None = None) -> RankingView:
         """The ranking as plain data for reports and grids (labels, scores, win matrix)."""
-        votes = self.votes()
+        votes = self.votes() if votes is None else votes
         item_votes = self._item_votes(votes)
         ranking = fit(self.items, item_votes, resamples=resamples, seed=0)
         rows = tuple(RankingRow(k + 1, self.label(line.item), line.score, line.low, line.high,

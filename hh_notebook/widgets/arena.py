@@ -69,9 +69,10 @@ class Arena(anywidget.AnyWidget):
         self.title = (f"Blind arena · ranking {session.by} · {len(session.items)} values, "
                       f"{clips} clips" if session.by else f"Blind arena · {clips} clips")
         self.on_msg(self._on_front_end_message)
-        self._deal_next()
-        self._refresh_progress()
-        self._refresh_standings()
+        votes = session.votes()
+        self._deal_next(votes)
+        self._refresh_progress(votes)
+        self._refresh_standings(votes)
 
     # -- voting -------------------------------------------------------------------------------
     def vote(self, outcome: str) -> VoteRecord | None:
@@ -90,17 +91,18 @@ class Arena(anywidget.AnyWidget):
         if record is None or deal is None:
             return None  # meant for a pair no longer on screen
         self._last = (deal, record.outcome)
+        votes = self.session.votes()  # read once: other voters' votes count too
         with self.hold_sync():
             self.message = ""
             self.revealed = self._reveal() if self.reveal else {}
-            self._deal_next()
-            self._refresh_progress()
-        self._refresh_standings()  # after the next pair is out: fitting takes a moment
+            self._deal_next(votes)
+            self._refresh_progress(votes)
+        self._refresh_standings(votes)  # after the next pair is out: fitting takes a moment
         return record
 
-    def _deal_next(self) -> None:
+    def _deal_next(self, votes: list[VoteRecord]) -> None:
         try:
-            self.pair = self.session.deal().token
+            self.pair = self.session.deal(votes).token
         except ValueError as exc:
             self.pair = ""
             self.message = str(exc)
@@ -120,14 +122,14 @@ class Arena(anywidget.AnyWidget):
     def _on_show_ranking(self, _change: dict[str, Any]) -> None:
         self._refresh_standings()
 
-    def _refresh_progress(self) -> None:
-        done = self.session.progress()
+    def _refresh_progress(self, votes: list[VoteRecord]) -> None:
+        done = self.session.progress(votes)
         self.progress = {"votes": done.votes, "skipped": done.skipped, "voters": done.voters,
                          "mine": done.mine, "items": len(self.session.items),
                          "clips": len(self.session.clips)}
 
-    def _refresh_standings(self) -> None:
-        view = self.session.ranking_view(resamples=STANDINGS_RESAMPLES)
+    def _refresh_standings(self, votes: list[VoteRecord] | None = None) -> None:
+        view = self.session.ranking_view(resamples=STANDINGS_RESAMPLES, votes=votes)
         rows = []
         for row in view.rows[:STANDINGS_ROWS]:
             line: dict[str, Any] = {"rank": row.rank, "score": row.score, "low": row.low,
