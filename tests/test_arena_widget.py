@@ -12,7 +12,7 @@ from typing import Any
 import av
 import pytest
 from arena_fixtures import ANIMAL_PROMPT, ANIMALS, animal_sweep, own_arena, vote_by_preference
-from ipywidgets.embed import embed_data
+from ipywidgets.embed import dependency_state, embed_data
 
 import hh_notebook as hh
 from hh_notebook.arena_items import sweep_arena_id
@@ -56,7 +56,10 @@ def secrets_of(result: SweepResult) -> list[str]:
 def synced_text(widget: Arena) -> str:
     """The widget's synced state and its embed state (what a saved notebook keeps)."""
     state = {k: v for k, v in widget.get_state().items() if k not in ("_esm", "_css")}
-    embedded = embed_data(views=[widget])["manager_state"]["state"]
+    # Only this widget and what it refers to: the process may hold other (labelled) widgets.
+    embedded = embed_data(views=[widget], state=dependency_state(widget, drop_defaults=False))
+    embedded = embedded["manager_state"]["state"]
+    assert embedded[widget.model_id]["state"]["pair"] == widget.pair
     return json.dumps(state) + json.dumps(embedded)
 
 
