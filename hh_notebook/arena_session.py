@@ -84,6 +84,7 @@ class ArenaSession:
         self.voter = voter
         self._rng = np.random.default_rng(seed)
         self._clips = {clip.item: clip for clip in source.clips}
+        self._labels = _clip_labels(source.clips)
         self._current: Deal | None = None
 
     @classmethod
@@ -119,13 +120,7 @@ class ArenaSession:
 
     def label(self, item: str) -> str:
         """How ``item`` is named in rankings (a ``by`` value names itself)."""
-        return item if self.by else self._clip_labels()[item]
-
-    def _clip_labels(self) -> dict[str, str]:
-        names = {clip.item: clip.describe() for clip in self.clips}
-        repeated = {n for n, count in Counter(names.values()).items() if count > 1}
-        return {item: f"{name} (job {item[:8]})" if name in repeated else name
-                for item, name in names.items()}
+        return item if self.by else self._labels[item]
 
     # -- votes ------------------------------------------------------------------------------
     def votes(self) -> list[VoteRecord]:
@@ -144,7 +139,8 @@ class ArenaSession:
         when given: the result of :meth:`votes`, read once for several questions)."""
         votes = self.votes() if votes is None else votes
         return ArenaProgress(len(votes), sum(v.outcome == "skip" for v in votes),
-                     len({v.voter for v in votes}), sum(v.voter == self.voter for v in votes))
+                             len({v.voter for v in votes}),
+                             sum(v.voter == self.voter for v in votes))
 
     @property
     def current(self) -> Deal | None:
@@ -259,6 +255,14 @@ class ArenaSession:
         return RankingView(heading, rows, tuple(tuple(map(float, r)) for r in matrix),
                            ranking.votes, ranking.ties, ranking.skipped,
                            len({v.voter for v in votes}), ranking.confidence)
+
+
+def _clip_labels(clips: Sequence[ArenaClip]) -> dict[str, str]:
+    """Each clip's description, with its job id where two clips would read the same."""
+    names = {clip.item: clip.describe() for clip in clips}
+    repeated = {n for n, count in Counter(names.values()).items() if count > 1}
+    return {item: f"{name} (job {item[:8]})" if name in repeated else name
+            for item, name in names.items()}
 
 
 def _login_name() -> str:

@@ -168,6 +168,19 @@ def test_a_second_key_press_for_the_same_pair_is_ignored(done: tuple[Client, Swe
     assert len(widget.session.votes()) == 1
 
 
+def test_a_bad_outcome_is_refused_from_python_and_shown_from_the_page(
+    done: tuple[Client, SweepResult]
+) -> None:
+    _, result = done
+    widget = Arena(own_arena(result, "bad-outcome"))
+    token = widget.pair
+    with pytest.raises(ValueError, match="outcome"):
+        widget.vote("draw")
+    widget._on_front_end_message(widget, {"type": "vote", "pair": token, "outcome": "draw"}, [])
+    assert "not saved" in widget.message and widget.pair == token
+    assert widget.session.votes() == []
+
+
 def test_reveal_names_only_the_pair_just_voted(done: tuple[Client, SweepResult]) -> None:
     _, result = done
     widget = Arena(own_arena(result, "reveal", by="animal"))

@@ -23,7 +23,7 @@ import traitlets as t
 
 from ..arena_session import ArenaSession, Deal
 from ..errors import MediaError, MissingDependency
-from ..journal import VoteRecord
+from ..journal import VOTE_OUTCOMES, VoteRecord
 from ..media import blind_clip_bytes
 from ..ranking_html import RankingView, win_matrix_svg
 from .job import CHUNK_BYTES
@@ -78,6 +78,8 @@ class Arena(anywidget.AnyWidget):
     def vote(self, outcome: str) -> VoteRecord | None:
         """Vote on the pair on screen (``"left"``, ``"right"``, ``"tie"`` or ``"skip"``), as
         the keys and buttons do; the next pair follows."""
+        if outcome not in VOTE_OUTCOMES:
+            raise ValueError(f"outcome must be one of {VOTE_OUTCOMES}, not {outcome!r}")
         deal = self.session.current
         return self._vote(outcome, deal.token if deal is not None else "")
 
@@ -86,6 +88,7 @@ class Arena(anywidget.AnyWidget):
         try:
             record = self.session.vote(outcome, token=token)
         except Exception as exc:  # noqa: BLE001 - shown in the widget in plain words
+            self.message = ""  # a change even when the words repeat: the page unlocks its keys
             self.message = f"The vote was not saved: {exc}"
             return None
         if record is None or deal is None:
