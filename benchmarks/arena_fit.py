@@ -28,7 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from hh_notebook.arena import DEFAULT_RESAMPLES, Vote, fit, next_pair, simulate_voter, win_matrix
+from hh_notebook.arena_rank import (
+    DEFAULT_RESAMPLES,
+    Vote,
+    fit,
+    next_pair,
+    simulate_voter,
+    win_matrix,
+)
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Arena: fitting time"

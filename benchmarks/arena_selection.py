@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from hh_notebook.arena import Vote, fit, next_pair, simulate_voter
+from hh_notebook.arena_rank import Vote, fit, next_pair, simulate_voter
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Arena: active vs uniform pair selection"

@@ -21,6 +21,7 @@ Main names
     generate           the blocking one-liner on the default client
     sweep              axes (seed, aspect_ratio, prompt_sr, ...) → a grid of clips → a report
     compare            two sweeps (or providers) side by side, cell by cell
+    arena              blind pairwise votes on a sweep's clips → a Bradley–Terry ranking
     Playground         an interactive form (ipywidgets)
     Sandbox            the local server speaking every provider's protocol
 
@@ -70,6 +71,7 @@ from .sweep import Sweep, SweepResult, sweep
 
 if typing.TYPE_CHECKING:  # the lazily imported names, for type checkers
     from .sandbox import Sandbox
+    from .widgets.arena import Arena, arena
     from .widgets.grid import SweepGrid, compare
     from .widgets.job import JobWidget
     from .widgets.playground import Playground
@@ -77,6 +79,7 @@ if typing.TYPE_CHECKING:  # the lazily imported names, for type checkers
 
 __all__ = [
     "PROVIDERS",
+    "Arena",
     "AuthError",
     "BadRequest",
     "BudgetExceeded",
@@ -115,6 +118,7 @@ __all__ = [
     "UnknownParameter",
     "ValidationError",
     "__version__",
+    "arena",
     "compare",
     "contact_sheet",
     "default_client",
@@ -132,6 +136,8 @@ __all__ = [
 # Names whose modules pull in the widget stack or the sandbox's server: imported
 # on first use so that `import hh_notebook` stays light in plain scripts.
 _LAZY = {
+    "Arena": ("hh_notebook.widgets.arena", "Arena"),
+    "arena": ("hh_notebook.widgets.arena", "arena"),
     "JobWidget": ("hh_notebook.widgets.job", "JobWidget"),
     "Playground": ("hh_notebook.widgets.playground", "Playground"),
     "SweepGrid": ("hh_notebook.widgets.grid", "SweepGrid"),

@@ -16,7 +16,7 @@ per item, split into half a win and half a loss). That keeps strengths finite wh
 item won or lost every comparison it had and links groups of items that were never
 compared with each other; with tens of votes per item its pull is negligible.
 
-This module is internal: :mod:`hh_notebook.arena` is the public face.
+This module is internal: :mod:`hh_notebook.arena_rank` is the public face.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ as soon as it comes back, then at every state change. After a kernel restart
 never stored: a record holds the request, provider names, ids, URLs, paths,
 cost and status only.
 
-Blind pairwise votes (see :mod:`hh_notebook.arena`) live in the same file, in a
+Blind pairwise votes (see :mod:`hh_notebook.arena_rank`) live in the same file, in a
 ``votes`` table keyed by an arena id, so several voters and kernels add to one arena.
 
 >>> import tempfile, pathlib

@@ -9,7 +9,9 @@ elsewhere), ``clips/``, ``posters/``, ``sheets/`` (a contact sheet PNG per clip,
 frames for print), ``requests/`` (the exact request of every clip as JSON, enough to
 regenerate it) and ``results.csv`` / ``results.json``. The page shows the fixed parameters,
 the grid of clips labelled by axis values, and a table with every parameter, cost, timing,
-rating and note. All user text is escaped.
+rating and note. All user text is escaped. Given a blind ranking (``ranking=``, e.g. the
+:func:`hh_notebook.arena` widget of the same sweep), the page also shows it: a table with
+intervals and the win matrix as an inline SVG heatmap.
 
 ``single_file=True`` writes one HTML file with clips, posters and sheets embedded as
 ``data:`` URLs instead (easy to send, heavy to open): a :class:`ReportSizeWarning` is issued
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .media import contact_sheet, poster_frame
 from .present import display_text, format_money
+from .ranking_html import RankingView
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sweep import SweepResult, SweepRow
@@ -54,12 +57,15 @@ def export_report(
     single_file: bool = False,
     title: str | None = None,
     frames: int = 8,
+    ranking: Any = None,
 ) -> pathlib.Path:
     """Write the report of ``result`` and return the path of its HTML file.
 
     ``path`` is a folder (created; existing report files in it are replaced), or with
     ``single_file=True`` the ``.html`` file to write. ``frames`` is the number of frames in
-    each contact sheet.
+    each contact sheet. ``ranking`` adds a blind-ranking section: a
+    :class:`~hh_notebook.ranking_html.RankingView`, or anything with a ``ranking_view()``
+    method (an arena); nothing is added while it has no votes.
     """
     target = pathlib.Path(path)
     if single_file:
@@ -72,7 +78,8 @@ def export_report(
         assets = _FolderAssets(target)
     rows = result.rows
     media = [_media_for(row, assets, frames) for row in rows]
-    page = _page(result, rows, media, title or f"Sweep {result.sweep_id}", __version__)
+    page = _page(result, rows, media, title or f"Sweep {result.sweep_id}", __version__,
+                 _ranking_section(ranking))
     out_file.write_text(page, encoding="utf-8")
     if not single_file:
         result.to_csv(target / "results.csv")
@@ -179,6 +186,10 @@ th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-al
 td.prompt { min-width: 180px; max-width: 320px; overflow-wrap: anywhere; }
 details pre { white-space: pre-wrap; max-width: 480px; font-size: 11px; }
 @media print { video { display: none; } .sheet img { width: 100%; } }
+.hh-ranking h2 { font-size: 16px; margin: 18px 0 4px; }
+.hh-ranking table { margin: 6px 0; }
+.hh-ranking td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.hh-ranking td.label { max-width: 360px; overflow-wrap: anywhere; }
 """
 
 _TABLE_COLUMNS = (
@@ -220,12 +231,24 @@ def _total_text(result: SweepResult) -> str:
     return text
 
 
+def _ranking_section(ranking: Any) -> str:
+    """The blind-ranking section, or "" without a ranking or before any vote."""
+    if ranking is None:
+        return ""
+    view = ranking.ranking_view() if hasattr(ranking, "ranking_view") else ranking
+    if not isinstance(view, RankingView):
+        raise TypeError("ranking must be a RankingView or have a ranking_view() method, not "
+                        f"{type(ranking).__name__}")
+    return view.to_html() if view.votes else ""
+
+
 def _page(
     result: SweepResult,
     rows: list[SweepRow],
     media: list[dict[str, str]],
     title: str,
     version: str,
+    ranking: str = "",
 ) -> str:
     fixed = "".join(f"<span><b>{_e(k)}</b>: {_e(v)}</span>" for k, v in result.fixed.items())
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -243,6 +266,8 @@ def _page(
         _axes_line(result),
     ]
     parts += _grids(result, rows, media, preload)
+    if ranking:
+        parts.append(ranking)
     parts.append(_table(result, rows, media))
     parts.append("</body></html>")
     return "\n".join(parts)

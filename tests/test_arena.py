@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from hh_notebook.arena import (
+from hh_notebook.arena_rank import (
     Vote,
     fit,
     kendall_tau,
@@ -62,7 +62,7 @@ def spearman_with_truth(strengths: dict[str, float], votes: list[Vote]) -> float
 
 
 def test_importing_the_arena_loads_no_heavy_library() -> None:
-    code = ("import sys, hh_notebook.arena; "
+    code = ("import sys, hh_notebook.arena_rank; "
             "print(sorted({'pandas', 'evalica', 'scipy'} & set(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True)

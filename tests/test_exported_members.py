@@ -12,6 +12,7 @@ import hh_notebook
 #: Every exported name and the module that defines it (constants: the module they come from).
 EXPORTED = {
     "PROVIDERS": "hh_notebook.catalog",
+    "Arena": "hh_notebook.widgets.arena",
     "AuthError": "hh_notebook.errors",
     "BadRequest": "hh_notebook.errors",
     "BudgetExceeded": "hh_notebook.errors",
@@ -50,6 +51,7 @@ EXPORTED = {
     "UnknownParameter": "hh_notebook.errors",
     "ValidationError": "hh_notebook.errors",
     "__version__": "hh_notebook._version",
+    "arena": "hh_notebook.widgets.arena",
     "compare": "hh_notebook.widgets.grid",
     "contact_sheet": "hh_notebook.media.clips",
     "default_client": "hh_notebook.client",

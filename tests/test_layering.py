@@ -23,10 +23,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("pricing", "providers", "config"),
     ("jobs",),
     ("client",),
-    ("report",),
+    ("report", "ranking_html"),
     ("sweep",),
     ("metrics", "metrics_decode", "metrics_video", "metrics_audio", "metrics_parallel",
-     "arena", "arena_model", "arena_select", "storyboard"),
+     "arena_rank", "arena_model", "arena_select", "arena_items", "arena_session",
+     "storyboard"),
     ("views",),
     ("options", "widgets"),
     ("magics", "cli", "demo"),
@@ -37,8 +38,9 @@ CORE = ("errors", "catalog", "_version", "present", "runtime", "media", "journal
         "journal",
         "stitch_probe", "stitch_audio", "stitch_video", "stitch",
         "request_checks", "request", "pricing", "providers", "config", "jobs", "client",
-        "report", "sweep", "metrics", "metrics_decode", "metrics_video", "metrics_audio",
-        "metrics_parallel", "arena", "arena_model", "arena_select", "storyboard")
+        "report", "ranking_html", "sweep", "metrics", "metrics_decode", "metrics_video",
+        "metrics_audio", "metrics_parallel", "arena_rank", "arena_model", "arena_select",
+        "arena_items", "arena_session", "storyboard")
 NOTEBOOK_FACE = ("hh_notebook.views", "hh_notebook.widgets", "hh_notebook.magics",
                  "hh_notebook.options", "IPython", "ipywidgets", "anywidget")
 MAX_LINES = 500
@@ -186,7 +188,8 @@ def test_the_core_imports_nothing_of_the_notebook_face() -> None:
 
 
 @pytest.mark.parametrize("module", ["hh_notebook", "hh_notebook.sweep", "hh_notebook.client",
-                                    "hh_notebook.report", "hh_notebook.jobs"])
+                                    "hh_notebook.report", "hh_notebook.jobs",
+                                    "hh_notebook.arena_session"])
 def test_importing_the_core_loads_no_notebook_machinery(module: str) -> None:
     code = (f"import sys, {module}; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "

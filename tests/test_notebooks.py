@@ -320,6 +320,9 @@ def test_sweep_budget_grid_ratings_and_report(run_notebook: Callable[[str], Run]
     assert all(r["status"] == "succeeded" for r in rows)
     grid_html = run.html("grid = sw.show()")
     assert grid_html.count("succeeded") == 6
+    blind = run.text("arena.vote(")
+    assert "agreement with the stars: 1.0" in blind
+    assert "Blind arena" in run.html("arena = hh.arena(") and "Blind ranking by seed" in page
 
 
 def test_providers_side_by_side(run_notebook: Callable[[str], Run]) -> None:

@@ -1,11 +1,12 @@
 """Images in (checked against the providers' limits, encoded for sending) and clips out
-(probe, poster frames, contact sheets).
+(probe, poster frames, contact sheets, copies without metadata for blind votes).
 
 >>> from hh_notebook.media import load_image, probe_clip   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+from .blind import blind_clip_bytes
 from .clips import (
     ClipInfo,
     clip_problem,
@@ -20,6 +21,7 @@ __all__ = [
     "ClipInfo",
     "ImageData",
     "StoredImage",
+    "blind_clip_bytes",
     "check_image",
     "clip_problem",
     "contact_sheet",

@@ -246,9 +246,12 @@ class SweepResult:
         single_file: bool = False,
         title: str | None = None,
         frames: int = 8,
+        ranking: Any = None,
     ) -> pathlib.Path:
-        """Write a self-contained report (see :func:`hh_notebook.report.export_report`)."""
-        return export_report(self, path, single_file=single_file, title=title, frames=frames)
+        """Write a self-contained report (see :func:`hh_notebook.report.export_report`);
+        ``ranking=arena`` adds the blind ranking of :func:`hh_notebook.arena`'s votes."""
+        return export_report(self, path, single_file=single_file, title=title, frames=frames,
+                             ranking=ranking)
 
     def show(self, *, rating_scale: str = "stars") -> Any:
         """Display the comparison grid of this result and return the widget."""

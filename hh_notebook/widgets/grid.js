@@ -101,6 +101,8 @@ function render({ model, el }) {
 
   const table = h("div", "hh-grid-table");
   root.append(header, fixedBox, message, layoutBar, pageTabs, transport, table);
+  const rankingPanel = h("details", "hh-grid-ranking");
+  root.append(rankingPanel);
 
   // ---------------------------------------------------------------- larger view
   const overlay = h("div", "hh-grid-overlay");
@@ -571,6 +573,38 @@ function render({ model, el }) {
     }, { rootMargin: "0px", threshold: [0, VISIBLE_RATIO] })
     : null;
 
+  // ---------------------------------------------------------------- blind ranking (hh.arena)
+  // The `ranking` trait: title, summary, rows and the win matrix as SVG text, which the
+  // kernel escapes and this view parses as XML (no HTML parsing of kernel text).
+  function renderRanking() {
+    const data = model.get("ranking") || {};
+    rankingPanel.hidden = !data.rows;
+    rankingPanel.replaceChildren();
+    if (!data.rows) return;
+    const summary = h("summary", "hh-grid-ranking-summary");
+    const refresh = h("button", "hh-grid-ranking-refresh", "↻");
+    refresh.title = "Fit the votes again";
+    refresh.addEventListener("click", (e) => { e.preventDefault(); model.send({ type: "ranking" }); });
+    summary.append(h("b", null, data.title), h("span", null, ` · ${data.summary}`), refresh);
+    const list = h("table", "hh-grid-ranking-table");
+    const head = h("tr");
+    for (const name of ["#", "item", "score", "95 % interval", "compared"]) head.append(h("th", null, name));
+    list.append(head);
+    const score = (v) => (v === null || v === undefined ? "–" : String(Math.round(v)));
+    for (const r of data.rows) {
+      const tr = h("tr");
+      tr.append(h("td", null, r.rank), h("td", "hh-grid-ranking-label", r.label), h("td", null, score(r.score)),
+        h("td", null, `${score(r.low)}–${score(r.high)}`), h("td", null, r.comparisons));
+      list.append(tr);
+    }
+    const svg = new DOMParser().parseFromString(data.svg || "", "image/svg+xml").documentElement;
+    const body = h("div", "hh-grid-ranking-body");
+    body.append(list);
+    if (svg && svg.nodeName === "svg") body.append(document.importNode(svg, true));
+    rankingPanel.append(summary, body);
+    rankingPanel.open = true;
+  }
+
   const onLayout = () => { renderControls(); renderTable(); };
   const onCells = () => updateCells();
   const onHeader = () => renderHeader();
@@ -586,6 +620,8 @@ function render({ model, el }) {
   model.on("change:fixed", onFixed);
   model.on("change:title", onFixed);
   model.on("msg:custom", onCustom);
+  model.on("change:ranking", renderRanking);
+  renderRanking();
   renderFixed();
   renderHeader();
   setPlaying(false);
@@ -603,6 +639,7 @@ function render({ model, el }) {
     model.off("change:fixed", onFixed);
     model.off("change:title", onFixed);
     model.off("msg:custom", onCustom);
+    model.off("change:ranking", renderRanking);
     if (observer) observer.disconnect();
     for (const v of videos()) v.pause();
     for (const url of urls) URL.revokeObjectURL(url);

@@ -12,7 +12,9 @@ knows: it subscribes to the sweep's progress and mirrors it into small synced tr
 Posters and clips never live in traits (a notebook executed headless would store them base64
 in the file): the front end asks for a cell's poster, then its clip, only when the cell
 scrolls into view, and the bytes travel as binary comm buffers. Ratings and notes go to the
-journal through :meth:`~hh_notebook.sweep.Sweep.set_rating`.
+journal through :meth:`~hh_notebook.sweep.Sweep.set_rating`. When blind votes on the sweep's
+clips exist (:func:`hh_notebook.arena`), a panel under the grid shows their ranking and win
+matrix (:meth:`SweepGrid.show_ranking`).
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ from typing import Any
 import anywidget
 import traitlets as t
 
+from ..arena_items import sweep_arena_id
 from ..media import poster_jpeg
 from ..present import display_text, format_money
 from ..sweep import Sweep, SweepProgress, SweepResult
 from ..sweep.axes import AxisSpec
 from ..sweep.plan import layout_of
+from .arena import ranking_panel
 
 __all__ = ["SweepGrid", "compare"]
 
@@ -79,6 +83,8 @@ class SweepGrid(anywidget.AnyWidget):
     rating_scale = t.Unicode("stars").tag(sync=True)
     #: Last problem to show (a failed rating save…).
     message = t.Unicode("").tag(sync=True)
+    #: A blind ranking of the clips (title, summary, rows, win-matrix SVG); {} for none.
+    ranking = t.Dict().tag(sync=True)
 
     def __init__(self, sources: Sequence[_Source], axes: list[dict[str, Any]], **kwargs: Any):
         super().__init__(**kwargs)
@@ -89,6 +95,7 @@ class SweepGrid(anywidget.AnyWidget):
         self._dirty: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
+        self._ranking_source: Any = None
         self._unsubscribe = [
             s.sweep.subscribe(functools.partial(self._on_sweep, i))
             for i, s in enumerate(self._sources)
@@ -108,6 +115,9 @@ class SweepGrid(anywidget.AnyWidget):
         grid.title = kwargs.get("title") or f"Sweep {sw.id}: {sw.size} clips"
         grid.fixed = {k: display_text(v) for k, v in sw.fixed.items()}
         grid.layout = _default_layout(sw.axes)
+        grid._ranking_source = sw
+        if sw.client.journal.votes(sweep_arena_id(sw.id)):
+            grid._refresh_ranking()
         return grid
 
     def _all_cells(self) -> list[tuple[int, str]]:
@@ -249,6 +259,8 @@ class SweepGrid(anywidget.AnyWidget):
         elif kind == "stop":
             for source in self._sources:
                 source.sweep.stop()
+        elif kind == "ranking":
+            self._refresh_ranking()
 
     def _locate(self, cell_id: str) -> tuple[Sweep, str]:
         source, _, key = cell_id.partition(":")
@@ -305,6 +317,22 @@ class SweepGrid(anywidget.AnyWidget):
         with self._lock:
             self._dirty.add(cell_id)
         self.flush()
+
+    # -- blind ranking (hh.arena) --------------------------------------------------------------
+    def show_ranking(self, arena: Any = None) -> None:
+        """Show a blind ranking under the grid: ``arena``'s (an :func:`hh_notebook.arena`
+        widget, e.g. one ranking prompt variants), or by default the ranking of this sweep's
+        clips from the votes in the journal. The panel's ↻ button fits the votes again."""
+        self._ranking_source = arena if arena is not None else self._sources[0].sweep
+        self.ranking = ranking_panel(self._ranking_source)
+
+    def _refresh_ranking(self) -> None:
+        if self._ranking_source is None:
+            return
+        try:
+            self.ranking = ranking_panel(self._ranking_source)
+        except (ValueError, ImportError) as exc:  # too few clips yet, or no evalica
+            self.message = f"No blind ranking: {exc}"
 
     # -- display ------------------------------------------------------------------------------
     def close(self) -> None:
