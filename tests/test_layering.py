@@ -25,7 +25,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("client",),
     ("report",),
     ("sweep",),
-    ("metrics", "arena", "arena_model", "arena_select", "storyboard"),
+    ("metrics", "arena", "arena_model", "arena_select", "storyboard_plan", "storyboard_text",
+     "storyboard_state", "storyboard_run", "storyboard_result", "storyboard"),
     ("views",),
     ("options", "widgets"),
     ("magics", "cli", "demo"),
@@ -35,7 +36,9 @@ LAYERS: list[tuple[str, ...]] = [
 CORE = ("errors", "catalog", "_version", "present", "runtime", "media", "journal",
         "stitch_probe", "stitch_audio", "stitch_video", "stitch",
         "request_checks", "request", "pricing", "providers", "config", "jobs", "client",
-        "report", "sweep", "metrics", "arena", "arena_model", "arena_select", "storyboard")
+        "report", "sweep", "metrics", "arena", "arena_model", "arena_select", "storyboard",
+        "storyboard_plan", "storyboard_text", "storyboard_state", "storyboard_run",
+        "storyboard_result")
 NOTEBOOK_FACE = ("hh_notebook.views", "hh_notebook.widgets", "hh_notebook.magics",
                  "hh_notebook.options", "IPython", "ipywidgets", "anywidget")
 MAX_LINES = 500
@@ -183,7 +186,8 @@ def test_the_core_imports_nothing_of_the_notebook_face() -> None:
 
 
 @pytest.mark.parametrize("module", ["hh_notebook", "hh_notebook.sweep", "hh_notebook.client",
-                                    "hh_notebook.report", "hh_notebook.jobs"])
+                                    "hh_notebook.report", "hh_notebook.jobs",
+                                    "hh_notebook.storyboard"])
 def test_importing_the_core_loads_no_notebook_machinery(module: str) -> None:
     code = (f"import sys, {module}; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
