@@ -20,6 +20,7 @@ Main names
     Client             one provider connection: ``submit`` / ``generate`` / ``jobs`` / ``resume``
     generate           the blocking one-liner on the default client
     sweep              axes (seed, aspect_ratio, prompt_sr, ...) → a grid of clips → a report
+    storyboard         shots chained last frame → first frame, stitched into one scene
     compare            two sweeps (or providers) side by side, cell by cell
     Playground         an interactive form (ipywidgets)
     Sandbox            the local server speaking every provider's protocol
@@ -66,6 +67,7 @@ from .media import contact_sheet, load_image, poster_frame, probe_clip
 from .pricing import CostEstimate, CostTotal, estimate_cost, sum_costs
 from .providers.base import JobState, Status
 from .request import PROVIDERS, CheckedRequest, GenerationRequest, Mode
+from .storyboard import Shot, Storyboard, StoryboardResult, storyboard
 from .sweep import Sweep, SweepResult, sweep
 
 if typing.TYPE_CHECKING:  # the lazily imported names, for type checkers
@@ -74,6 +76,7 @@ if typing.TYPE_CHECKING:  # the lazily imported names, for type checkers
     from .widgets.job import JobWidget
     from .widgets.playground import Playground
     from .widgets.show import show
+    from .widgets.storyboard import StoryboardWidget
 
 __all__ = [
     "PROVIDERS",
@@ -107,7 +110,11 @@ __all__ = [
     "RateLimited",
     "Sandbox",
     "ServerError",
+    "Shot",
     "Status",
+    "Storyboard",
+    "StoryboardResult",
+    "StoryboardWidget",
     "SubmitUncertain",
     "Sweep",
     "SweepGrid",
@@ -125,6 +132,7 @@ __all__ = [
     "poster_frame",
     "probe_clip",
     "show",
+    "storyboard",
     "sum_costs",
     "sweep",
 ]
@@ -138,6 +146,7 @@ _LAZY = {
     "compare": ("hh_notebook.widgets.grid", "compare"),
     "Sandbox": ("hh_notebook.sandbox", "Sandbox"),
     "show": ("hh_notebook.widgets.show", "show"),
+    "StoryboardWidget": ("hh_notebook.widgets.storyboard", "StoryboardWidget"),
 }
 
 
