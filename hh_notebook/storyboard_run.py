@@ -52,13 +52,10 @@ class Storyboard(BoardState):
     stitched scene. Build one with :func:`hh_notebook.storyboard`; nothing is submitted until
     :meth:`run` (or :meth:`start` in a notebook).
 
-    >>> board = hh.storyboard(["a foal wakes in the straw", "it stands up"], duration=4)
-    ...                                                                  # doctest: +SKIP
-    >>> board.estimate()                                                 # doctest: +SKIP
-    >>> result = board.run()              # blocks; result.video_path is the scene
-    ...                                                                  # doctest: +SKIP
-    >>> board.regenerate(1)               # a new take of shot 2 (and what follows it)
-    ...                                                                  # doctest: +SKIP
+    >>> board = hh.storyboard(["a foal wakes", "it stands up"], duration=4)  # doctest: +SKIP
+    >>> board.estimate()                  # what the shots still to pay cost  # doctest: +SKIP
+    >>> result = board.run()              # blocks; result.video_path: scene  # doctest: +SKIP
+    >>> board.regenerate(1)               # a new take of shot 2 and after    # doctest: +SKIP
     """
 
     _running = False
