@@ -92,7 +92,7 @@ def test_the_static_html_escapes_prompts_and_points_at_the_scene(done: tuple) ->
     board, result = done
     page = StoryboardWidget(board).static_html()
     assert "<script>" not in page and "&lt;script&gt;" in page
-    assert page.count("data:image/jpeg;base64,") == 2
+    assert page.count("data:image/jpeg;base64,") == 3  # two thumbnails, the scene's poster
     assert result.video_path.name in page and "<video" in page
 
 

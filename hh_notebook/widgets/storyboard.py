@@ -29,7 +29,7 @@ from ..media import poster_jpeg
 from ..present import cost_text, one_line, shorten
 from ..runtime import spawn
 from ..storyboard import Storyboard, StoryboardResult
-from ..views.static import clip_src
+from ..views.static import clip_src, small_poster
 
 __all__ = ["StoryboardWidget"]
 
@@ -240,8 +240,12 @@ class StoryboardWidget(anywidget.AnyWidget):  # type: ignore[misc]
         path = self._clip_of("scene")
         if path is not None:
             src = _e(clip_src(path))
-            video = (f'<video class="hh-static-video" controls preload="none" '
-                     f'style="max-width:100%;max-height:360px" src="{src}"></video>'
+            poster = ""
+            with contextlib.suppress(Exception):
+                encoded = base64.b64encode(small_poster(path)).decode()
+                poster = f' poster="data:image/jpeg;base64,{encoded}"'
+            video = (f'<video class="hh-static-video" controls preload="none" width="640" '
+                     f'style="max-width:100%;max-height:360px" src="{src}"{poster}></video>'
                      f'<div><a href="{src}">{_e(path.name)}</a> · '
                      f"{_e(scene.get('duration'))} s</div>")
         else:
