@@ -24,6 +24,7 @@ from stitch_fixtures import decode_audio, inner_jump, largest_jump_near, stream_
 
 from hh_notebook.client import Client
 from hh_notebook.errors import BudgetExceeded
+from hh_notebook.journal import Journal
 from hh_notebook.media import probe_clip
 from hh_notebook.sandbox import Sandbox
 from hh_notebook.stitch import last_frame, last_frame_png
@@ -302,7 +303,10 @@ def test_a_board_killed_mid_way_resumes_without_paying_any_shot_twice(
     assert second.returncode == 0, second.stderr
     assert "done" in second.stdout and "None" not in second.stdout.split("done", 1)[1]
     assert len(submits(fresh_sandbox)) == 3  # each shot submitted once over both runs
-    journal = Client(provider="segmind", base_url=fresh_sandbox.base_url,
-                     data_dir=tmp_path / "data").journal
-    shots = sorted(r.tags["shot"] for r in journal.jobs() if r.tags.get("storyboard"))
-    assert shots == [0, 1, 2]
+    journal = Journal(tmp_path / "data" / "journal.sqlite3")
+    try:
+        records = journal.jobs()
+    finally:
+        journal.close()
+    assert sorted(r.tags["shot"] for r in records) == [0, 1, 2]
+    assert all(r.status == "succeeded" for r in records)
