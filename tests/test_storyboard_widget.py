@@ -82,7 +82,13 @@ def test_regenerate_shows_what_reruns_and_its_cost_first(done: tuple, sandbox: S
     widget = StoryboardWidget(done[0])
     before = len(sandbox.request_log())
     widget._on_front_end_message(widget, {"type": "regenerate_preview", "index": 0}, [])
-    assert widget.confirm == {"index": 0, "shots": [1, 2], "cost": "$0.84"}
+    assert widget.confirm == {"index": 0, "shots": [1, 2], "cost": "$0.84", "over_budget": ""}
+    done[0].budget = 0.3
+    try:
+        widget.preview_regenerate(1)
+    finally:
+        done[0].budget = None
+    assert widget.confirm["shots"] == [2] and "above the budget" in widget.confirm["over_budget"]
     widget._on_front_end_message(widget, {"type": "cancel"}, [])
     assert widget.confirm == {}
     assert len(sandbox.request_log()) == before  # nothing was sent

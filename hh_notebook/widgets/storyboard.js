@@ -139,8 +139,10 @@ function render({ model, el }) {
     const shots = pendingRegen.shots || [];
     confirmBox.style.display = shots.length ? "" : "none";
     const list = shots.length > 1 ? `shots ${shots.join(", ")}` : `shot ${shots[0]}`;
+    const over = pendingRegen.over_budget ? ` This is ${pendingRegen.over_budget}.` : "";
     confirmText.textContent = shots.length
-      ? `Regenerate ${list} (the shot and those that continue from it) for about ${pendingRegen.cost}? Earlier shots are kept.`
+      ? `Regenerate ${list} (the shot and those that continue from it) for about `
+        + `${pendingRegen.cost}? Earlier shots are kept.${over}`
       : "";
     confirmYes.disabled = false;
   }

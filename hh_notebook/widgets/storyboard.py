@@ -24,7 +24,7 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from ..errors import HHError
+from ..errors import BudgetExceeded, HHError
 from ..media import poster_jpeg
 from ..present import cost_text, one_line, shorten
 from ..runtime import spawn
@@ -56,7 +56,8 @@ class StoryboardWidget(anywidget.AnyWidget):  # type: ignore[misc]
     scene = t.Dict().tag(sync=True)
     estimate = t.Unicode("").tag(sync=True)
     running = t.Bool(False).tag(sync=True)
-    #: A regeneration waiting for confirmation: {"index", "shots", "cost"} (empty: none).
+    #: A regeneration waiting for confirmation: {"index", "shots", "cost", "over_budget"}
+    #: (empty: none).
     confirm = t.Dict().tag(sync=True)
     message = t.Unicode("").tag(sync=True)
 
@@ -198,9 +199,14 @@ class StoryboardWidget(anywidget.AnyWidget):  # type: ignore[misc]
         except (HHError, IndexError, TypeError) as exc:
             self.message = one_line(exc)
             return {}
+        over = ""
+        try:
+            self.board.check_budget(None, est.new, fresh=True)
+        except BudgetExceeded:
+            over = "above the budget (HH_BUDGET, or the board's budget=)"
         self.message = ""
         self.confirm = {"index": index, "shots": [i + 1 for i in est.new],
-                        "cost": str(est.cost)}
+                        "cost": str(est.cost), "over_budget": over}
         return dict(self.confirm)
 
     def regenerate(self, index: int) -> Any:
