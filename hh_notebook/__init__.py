@@ -20,6 +20,7 @@ Main names
     Client             one provider connection: ``submit`` / ``generate`` / ``jobs`` / ``resume``
     generate           the blocking one-liner on the default client
     sweep              axes (seed, aspect_ratio, prompt_sr, ...) → a grid of clips → a report
+    storyboard         shots chained last frame → first frame, stitched into one scene
     compare            two sweeps (or providers) side by side, cell by cell
     arena              blind pairwise votes on a sweep's clips → a Bradley–Terry ranking
     Playground         an interactive form (ipywidgets)
@@ -67,6 +68,7 @@ from .media import contact_sheet, load_image, poster_frame, probe_clip
 from .pricing import CostEstimate, CostTotal, estimate_cost, sum_costs
 from .providers.base import JobState, Status
 from .request import PROVIDERS, CheckedRequest, GenerationRequest, Mode
+from .storyboard import Shot, Storyboard, StoryboardResult, storyboard
 from .sweep import Sweep, SweepResult, sweep
 
 if typing.TYPE_CHECKING:  # the lazily imported names, for type checkers
@@ -76,6 +78,7 @@ if typing.TYPE_CHECKING:  # the lazily imported names, for type checkers
     from .widgets.job import JobWidget
     from .widgets.playground import Playground
     from .widgets.show import show
+    from .widgets.storyboard import StoryboardWidget
 
 __all__ = [
     "PROVIDERS",
@@ -110,7 +113,11 @@ __all__ = [
     "RateLimited",
     "Sandbox",
     "ServerError",
+    "Shot",
     "Status",
+    "Storyboard",
+    "StoryboardResult",
+    "StoryboardWidget",
     "SubmitUncertain",
     "Sweep",
     "SweepGrid",
@@ -129,6 +136,7 @@ __all__ = [
     "poster_frame",
     "probe_clip",
     "show",
+    "storyboard",
     "sum_costs",
     "sweep",
 ]
@@ -144,6 +152,7 @@ _LAZY = {
     "compare": ("hh_notebook.widgets.grid", "compare"),
     "Sandbox": ("hh_notebook.sandbox", "Sandbox"),
     "show": ("hh_notebook.widgets.show", "show"),
+    "StoryboardWidget": ("hh_notebook.widgets.storyboard", "StoryboardWidget"),
 }
 
 

@@ -39,6 +39,7 @@ from .present import TextProgress, job_cost_text, one_line
 from .pricing import spent
 from .request import GenerationRequest
 from .runtime import blocking_wanted, run_blocking, view_kind
+from .storyboard import storyboard_from_text
 from .sweep import sweep_from_magic_args
 from .views import ConfigView, CostView, JobTable, StaticJobView
 from .widgets.job import JobWidget
@@ -195,6 +196,11 @@ class HappyHorseMagics(Magics):
         Sweeps: ``--sweep NAME=VALUES`` (repeatable) runs the cell over a grid of parameters
         and shows a comparison grid; ``--budget`` refuses to start above a cost unless
         ``--confirm``; ``-o`` binds the sweep (its result with ``--wait``).
+
+        Storyboards: ``--storyboard`` reads the body as shots separated by lines such as
+        ``--- 5s seed=3`` (see :mod:`hh_notebook.storyboard_text`); each shot starts from the
+        previous one's last frame and the shots are stitched into one scene. ``-o`` binds
+        the board.
         """
         if cell is None:
             return self._line(line)
@@ -204,6 +210,8 @@ class HappyHorseMagics(Magics):
         args = _parse_options(self.happyhorse.parser, line)
         prompt = interpolate(cell.strip(), self.user_ns)
         client = self.client(args.provider)
+        if args.storyboard:
+            return self._storyboard(args, client, prompt)
         request = self.build_request(args, prompt)
         if args.sweep:
             return self._sweep(args, client, request)
@@ -238,6 +246,35 @@ class HappyHorseMagics(Magics):
                     self.user_ns[args.output] = result
             else:
                 sweep.start(confirm=args.confirm)
+        except BudgetExceeded as exc:
+            raise UsageError(f"budget: {_one_line(exc)}") from None
+        return None
+
+    def _storyboard(self, args: Any, client: Client, body: str) -> Any:
+        """``--storyboard``: the body's shots, handed to :func:`hh_notebook.storyboard`."""
+        if args.sweep or args.force:
+            raise UsageError("storyboard: --sweep and --force do not apply to a storyboard "
+                             "(regenerate a shot with board.regenerate(index))")
+        try:
+            board = storyboard_from_text(
+                body, client=client, options=request_fields(args), budget=args.budget,
+                concurrency=args.concurrency, resolve_image=self._image_arg)
+        except (HHError, TypeError, ValueError) as exc:
+            raise UsageError(f"storyboard: {_one_line(exc)}") from None
+        if args.output:
+            self.user_ns[args.output] = board
+        if args.dry_run:
+            print(board.preview_text() + "\nNothing was submitted.")
+            return None
+        if view_kind() != "text":
+            board.show()
+        try:
+            if blocking_wanted(args.wait):
+                result = board.run(confirm=args.confirm)
+                if view_kind() == "text":
+                    print(result)
+            else:
+                board.start(confirm=args.confirm)
         except BudgetExceeded as exc:
             raise UsageError(f"budget: {_one_line(exc)}") from None
         return None

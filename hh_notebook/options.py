@@ -98,7 +98,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--model",), "HappyHorse version (default: the provider's)", _ALL, "model",
            {"choices": catalog.versions()}),
     Option(("-o", "--output"), "bind the job (the request on --dry-run, the sweep with "
-           "--sweep) to this notebook variable", frozenset({"magic"}), None,
+           "--sweep, the board with --storyboard) to this notebook variable", frozenset({"magic"}), None,
            {"metavar": "VAR"}),
     Option(("--wait",), "block until the clip is on disk", frozenset({"magic"}), None,
            {"action": "store_true"}),
@@ -108,12 +108,16 @@ OPTIONS: tuple[Option, ...] = (
            {"action": "store_true"}),
     Option(("--sweep",), "a sweep axis (repeatable), e.g. seed=1-4 or aspect=16:9,9:16: a "
            "comparison grid", _SWEEPS, None, {"action": "append", "metavar": "NAME=VALUES"}),
-    Option(("--budget",), "sweep: refuse to start above this estimated cost", _SWEEPS, None,
-           {"type": float}),
-    Option(("--confirm",), "sweep: run even above the budget", _SWEEPS, None,
+    Option(("--storyboard",), "the cell holds several shots separated by lines such as "
+           "'--- 5s seed=3'; each starts from the previous shot's last frame, then the shots "
+           "are stitched into one scene (the options above apply to every shot; --image and "
+           "--ref to the first)", frozenset({"magic"}), None, {"action": "store_true"}),
+    Option(("--budget",), "sweep or storyboard: refuse to start above this estimated cost",
+           _SWEEPS, None, {"type": float}),
+    Option(("--confirm",), "sweep or storyboard: run even above the budget", _SWEEPS, None,
            {"action": "store_true"}),
-    Option(("--concurrency",), "sweep: jobs in flight at once per provider", _SWEEPS, None,
-           {"type": int}),
+    Option(("--concurrency",), "sweep or storyboard: jobs in flight at once (per provider)",
+           _SWEEPS, None, {"type": int}),
     Option(("--report",), "sweep: write a report folder here", frozenset({"sweep"})),
     Option(("--csv",), "sweep: write the result table here", frozenset({"sweep"})),
     Option(("--data-dir",), "journal and clips (default HH_DATA_DIR, else the per-user data "

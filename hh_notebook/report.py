@@ -44,6 +44,8 @@ __all__ = ["SINGLE_FILE_WARN_BYTES", "ReportSizeWarning", "export_report"]
 SINGLE_FILE_WARN_BYTES = 50 * 1024 * 1024
 #: Up to this many clips the page preloads them fully; above, metadata only.
 PRELOAD_ALL_LIMIT = 60
+#: Row statuses that come with a clip: a job's, or a storyboard's stitched scene.
+CLIP_STATUSES = ("succeeded", "stitched")
 
 
 class ReportSizeWarning(UserWarning):
@@ -141,7 +143,7 @@ def _media_for(
         )
     }
     path = row.video_path
-    if row.status != "succeeded" or path is None or not pathlib.Path(path).is_file():
+    if row.status not in CLIP_STATUSES or path is None or not pathlib.Path(path).is_file():
         return urls
     path = pathlib.Path(path)
     urls["clip"] = assets.copy("clips", f"{stem}.mp4", path, "video/mp4")
@@ -259,7 +261,8 @@ def _page(
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
         (
-            f'<div class="meta">hh_notebook {_e(version)} · sweep {_e(result.sweep_id)} · '
+            f'<div class="meta">hh_notebook {_e(version)} · {_e(_kind(result))} '
+            f"{_e(result.sweep_id)} · "
             f"{len(rows)} clips · spent {_e(_total_text(result))} · written {_e(when)}</div>"
         ),
         f'<div class="fixed">{fixed}</div>',
@@ -271,6 +274,11 @@ def _page(
     parts.append(_table(result, rows, media))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _kind(result: Any) -> str:
+    """What the result is: a sweep, or another result read like one (a storyboard)."""
+    return str(getattr(result, "kind", "sweep"))
 
 
 def _axes_line(result: SweepResult) -> str:

@@ -27,7 +27,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("sweep",),
     ("metrics", "metrics_decode", "metrics_video", "metrics_audio", "metrics_parallel",
      "arena_rank", "arena_model", "arena_select", "arena_items", "arena_session",
-     "storyboard"),
+     "storyboard_plan", "storyboard_text", "storyboard_state", "storyboard_run",
+     "storyboard_result", "storyboard"),
     ("views",),
     ("options", "widgets"),
     ("magics", "cli", "demo"),
@@ -40,7 +41,8 @@ CORE = ("errors", "catalog", "_version", "present", "runtime", "media", "journal
         "request_checks", "request", "pricing", "providers", "config", "jobs", "client",
         "report", "ranking_html", "sweep", "metrics", "metrics_decode", "metrics_video",
         "metrics_audio", "metrics_parallel", "arena_rank", "arena_model", "arena_select",
-        "arena_items", "arena_session", "storyboard")
+        "arena_items", "arena_session", "storyboard", "storyboard_plan", "storyboard_text",
+        "storyboard_state", "storyboard_run", "storyboard_result")
 NOTEBOOK_FACE = ("hh_notebook.views", "hh_notebook.widgets", "hh_notebook.magics",
                  "hh_notebook.options", "IPython", "ipywidgets", "anywidget")
 MAX_LINES = 500
@@ -189,7 +191,7 @@ def test_the_core_imports_nothing_of_the_notebook_face() -> None:
 
 @pytest.mark.parametrize("module", ["hh_notebook", "hh_notebook.sweep", "hh_notebook.client",
                                     "hh_notebook.report", "hh_notebook.jobs",
-                                    "hh_notebook.arena_session"])
+                                    "hh_notebook.arena_session", "hh_notebook.storyboard"])
 def test_importing_the_core_loads_no_notebook_machinery(module: str) -> None:
     code = (f"import sys, {module}; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "

@@ -32,6 +32,7 @@ EXPECTED = [
     "03_seed_sweep_report.ipynb",
     "04_providers.ipynb",
     "05_playground.ipynb",
+    "06_storyboard.ipynb",
 ]
 #: A 150 s provider job takes 0.75 s of real time.
 TIME_SCALE = "0.005"
@@ -354,6 +355,36 @@ def test_playground_renders_a_clip(run_notebook: Callable[[str], Run]) -> None:
     assert re.match(r"succeeded \$0\.56 [0-9a-f]{32}\.mp4", done), done
     clips = list((run.data_dir / "clips").glob("*.mp4"))
     assert len(clips) == 1
+
+
+def test_storyboard_chains_shots_into_one_scene(run_notebook: Callable[[str], Run]) -> None:
+    run = run_notebook("06_storyboard.ipynb")
+    assert "3 shots at segmind" in run.text("board = hh.storyboard(")
+    ran = run.text("result = board.run(budget=5.00)")
+    assert re.search(r"<StoryboardResult sb[0-9a-f]{12}: 3 shots \(3 succeeded\); "
+                     r"scene \d+\.\d+ s>", ran), ran
+    assert "2 repeated boundary frames dropped" in ran
+    difference = float(run.text("from hh_notebook.stitch import last_frame").split()[-1])
+    assert difference < 6  # the same picture, up to compression noise
+    regenerated = run.text("board.regeneration_estimate(1)")
+    assert "2 new (shots 2, 3)" in regenerated
+    assert "('shot-1', True, 1), ('shot-2', False, 2), ('shot-3', False, 2)" in regenerated
+    # The strip shown before the run was refreshed in place with the stitched scene.
+    [scene] = _clips_in(run.html("strip = board.show()"), run.folder)
+    assert scene.is_file() and scene.parent == (run.data_dir / "clips").resolve()
+    [barn] = _clips_in(run.html("%%happyhorse --storyboard"), run.folder)
+    assert barn.is_file() and barn != scene
+    assert (run.folder / "storyboard_report" / "clips" / "cell-scene.mp4").is_file()
+    from hh_notebook import Journal
+
+    journal = Journal(run.data_dir / "journal.sqlite3")
+    try:
+        boards = [r for r in journal.jobs() if r.tags.get("storyboard")]
+    finally:
+        journal.close()
+    assert len(boards) == 3 + 2 + 3  # the board, its regeneration, the magic's board
+    assert run.path.stat().st_size < 200_000
+    assert "data:video" not in run.path.read_text(encoding="utf-8")
 
 
 # -- the same notebooks with keys configured ------------------------------------------------------

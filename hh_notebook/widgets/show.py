@@ -1,5 +1,5 @@
-"""``hh.show``: a job, a request, a sweep or a sweep's result, shown the way the place
-allows — a live widget in a Jupyter kernel, a text progress line elsewhere.
+"""``hh.show``: a job, a request, a sweep (or its result) or a storyboard, shown the way the
+place allows — a live widget in a Jupyter kernel, a text progress line elsewhere.
 
 This is the notebook face the core reaches through
 :func:`hh_notebook.runtime.show_in_notebook` (``Sweep.show()``, ``SweepResult.show()``).
@@ -15,9 +15,11 @@ from typing import Any
 from ..client import default_client
 from ..present import TextProgress
 from ..runtime import in_kernel, run_blocking
+from ..storyboard import Storyboard, StoryboardResult
 from ..sweep import Sweep, SweepResult
 from .grid import SweepGrid
 from .job import JobWidget
+from .storyboard import StoryboardWidget
 
 __all__ = ["show"]
 
@@ -26,8 +28,9 @@ def show(obj: Any, *, client: Any = None, **params: Any) -> Any:
     """Show ``obj`` and return its view.
 
     A :class:`~hh_notebook.sweep.Sweep` or :class:`~hh_notebook.sweep.SweepResult` gets its
-    comparison grid (``rating_scale="stars"|"thumbs"``). A :class:`~hh_notebook.jobs.Job`
-    gets a live :class:`~hh_notebook.widgets.job.JobWidget` in a kernel and a
+    comparison grid (``rating_scale="stars"|"thumbs"``); a storyboard (or its result) its
+    :class:`~hh_notebook.widgets.storyboard.StoryboardWidget` strip.
+    A :class:`~hh_notebook.jobs.Job` gets a live :class:`~hh_notebook.widgets.job.JobWidget` in a kernel and a
     :class:`~hh_notebook.present.TextProgress` line elsewhere. A request or a prompt (with
     request fields as keyword arguments) is submitted first with ``client`` (default: the
     default client); in plain Python it is then followed to its end and the finished job is
@@ -35,6 +38,10 @@ def show(obj: Any, *, client: Any = None, **params: Any) -> Any:
     """
     if isinstance(obj, (Sweep, SweepResult)):
         return _show_sweep(obj, **params)
+    if isinstance(obj, (Storyboard, StoryboardResult)):
+        if params:
+            raise TypeError(f"show() got request fields {sorted(params)} with a storyboard")
+        return StoryboardWidget(obj).show()
     job = obj
     if not hasattr(job, "subscribe"):
         client = client if client is not None else default_client()
