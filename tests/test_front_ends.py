@@ -4,7 +4,10 @@ gets the same widgets, put into the cell's output its own way."""
 
 from __future__ import annotations
 
+import os
 import pathlib
+import re
+import subprocess
 import sys
 import types
 from collections.abc import Iterator
@@ -166,3 +169,23 @@ def test_a_sweep_shows_its_live_grid_in_marimo(
     finally:
         client.close()
 
+
+# -- the marimo example ---------------------------------------------------------------------------
+
+MARIMO_APP = pathlib.Path(__file__).resolve().parents[1] / "notebooks" / "marimo_quickstart.py"
+
+
+def test_marimo_example_passes_marimo_check(tmp_path: pathlib.Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "marimo", "check", "--strict", str(MARIMO_APP)],
+        env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_marimo_example_uses_the_python_api_and_nothing_sandbox_only() -> None:
+    source = MARIMO_APP.read_text(encoding="utf-8")
+    assert "hh.show(" in source and "sweep.show()" in source and "await client.submit(" in source
+    assert "%%happyhorse" not in source and "get_ipython" not in source
+    assert not re.search(r"Sandbox|sandbox=|_sandbox|127\.0\.0\.1:|_BASE_URL|time_scale", source)

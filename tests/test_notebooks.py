@@ -32,6 +32,7 @@ EXPECTED = [
     "03_seed_sweep_report.ipynb",
     "04_providers.ipynb",
     "05_playground.ipynb",
+    "voila_sweep_app.ipynb",
 ]
 #: A 150 s provider job takes 0.75 s of real time.
 TIME_SCALE = "0.005"
@@ -351,6 +352,18 @@ def test_playground_renders_a_clip(run_notebook: Callable[[str], Run]) -> None:
     assert re.match(r"succeeded \$0\.56 [0-9a-f]{32}\.mp4", done), done
     clips = list((run.data_dir / "clips").glob("*.mp4"))
     assert len(clips) == 1
+
+
+def test_voila_app_plans_a_sweep_when_it_opens(run_notebook: Callable[[str], Run]) -> None:
+    run = run_notebook("voila_sweep_app.ipynb")
+    state = run.nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    models = [m["state"] for m in state.values()]
+    [button] = [m for m in models if m.get("description") == "Run"]
+    assert button["disabled"] is False
+    estimates = [m["value"] for m in models if m.get("_model_name") == "HTMLModel"]
+    assert any(e.startswith("4 clips (4 new): about $1.68") for e in estimates), estimates
+    # Opening the app plans and prices; only Run submits.
+    assert not (run.data_dir / "clips").exists() or not any((run.data_dir / "clips").iterdir())
 
 
 # -- the same notebooks with keys configured ------------------------------------------------------
