@@ -12,7 +12,9 @@ Blocking or not
     kernel's environment (``HH_WAIT=0`` never blocks), or when the notebook runs headless.
     *Headless* means the execute request came with ``allow_stdin=False``, which is what
     nbclient (and so ``jupyter nbconvert --execute`` and papermill) sends, while JupyterLab,
-    Notebook 7, VS Code and Colab allow stdin. Headless runs also show a static HTML view
+    Notebook 7, VS Code and Colab allow stdin. Voilà executes with nbclient too but shows the
+    page live: its kernels are recognised (:func:`~hh_notebook.runtime.in_voila`) and are not
+    headless. Headless runs also show a static HTML view
     instead of a widget (nobody is watching it live, and a widget's state would be stored in
     the file): the poster frame and a ``<video>`` pointing at the clip, so exported HTML plays.
     ``HH_DISPLAY=widget|static`` overrides that choice. Outside a kernel (terminal IPython)

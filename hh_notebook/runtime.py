@@ -6,7 +6,12 @@ background tasks, and the one seam through which the core reaches the notebook f
 afterwards; outside one (a script, terminal IPython) a private loop per thread is reused from
 call to call, so a job started by one blocking call is still alive when another waits for it.
 
-Kernel detection never imports IPython: when IPython is not loaded, this is no kernel.
+Kernel detection never imports IPython or marimo: when neither is loaded, this is no notebook.
+Front ends differ in what they say about themselves. JupyterLab, Notebook 7 and VS Code allow
+stdin on execute requests; nbclient (``nbconvert --execute``, papermill) does not, and neither
+does Voilà, which executes the notebook with nbclient too but then shows its widgets live — so
+Voilà is told apart by the environment it gives its kernels. marimo has no IPython kernel at
+all: its cells run on its own event loop, where jobs go on in the background as well.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import Any, TypeVar
 __all__ = [
     "blocking_wanted",
     "in_kernel",
+    "in_marimo",
+    "in_voila",
     "is_headless",
     "run_blocking",
     "show_in_notebook",
@@ -86,25 +93,62 @@ def _kernel() -> Any:
     return getattr(shell, "kernel", None) if shell is not None else None
 
 
+def in_marimo() -> bool:
+    """True inside a running marimo notebook or app (``marimo edit`` / ``marimo run``)."""
+    marimo = sys.modules.get("marimo")
+    if marimo is None:
+        return False
+    try:
+        return bool(marimo.running_in_notebook())
+    except Exception:  # noqa: BLE001 - a marimo without this function runs no notebook of ours
+        return False
+
+
 def in_kernel() -> bool:
-    """True inside a Jupyter kernel (where widgets can render), False in scripts/terminals."""
-    return _kernel() is not None
+    """True where widgets can render: a Jupyter kernel or a marimo notebook; False in scripts
+    and terminals."""
+    return _kernel() is not None or in_marimo()
+
+
+#: Variables Voilà sets in the environment of every kernel it starts, on demand
+#: (``voila/handler.py``) or pre-heated (``voila/voila_kernel_manager.py``). nbclient,
+#: papermill and Jupyter servers set none of them.
+VOILA_KERNEL_ENV = ("VOILA_BASE_URL", "VOILA_SERVER_URL", "VOILA_APP_PORT", "VOILA_PREHEAT")
+
+
+def in_voila(env: Mapping[str, str] | None = None) -> bool:
+    """True in a kernel started by Voilà (``voila app.ipynb`` or the ``/voila`` server
+    extension), where a dashboard shows the widgets live.
+
+    >>> in_voila({"VOILA_BASE_URL": "/", "VOILA_SERVER_URL": "/"})
+    True
+    >>> in_voila({"SERVER_SOFTWARE": "voila/0.5.8"}), in_voila({"JPY_SESSION_NAME": "a.ipynb"})
+    (True, False)
+    """
+    env = os.environ if env is None else env
+    return any(name in env for name in VOILA_KERNEL_ENV) or env.get(
+        "SERVER_SOFTWARE", ""
+    ).startswith("voila/")
 
 
 def is_headless() -> bool:
     """True when the current cell runs without an interactive front end.
 
     nbclient (``nbconvert --execute``, papermill) sends ``allow_stdin=False`` with each
-    execute request; interactive front ends allow stdin. Outside a kernel this is False
-    (terminal IPython has a user; it just has no widgets).
+    execute request; interactive front ends allow stdin. Voilà sends it too (it executes with
+    nbclient) but shows the page live, so a Voilà kernel is never headless. Outside a kernel
+    this is False (terminal IPython and marimo have a user watching).
     """
     kernel = _kernel()
-    return kernel is not None and not bool(getattr(kernel, "_allow_stdin", True))
+    if kernel is None or bool(getattr(kernel, "_allow_stdin", True)):
+        return False
+    return not in_voila()
 
 
 def view_kind(env: Mapping[str, str] | None = None) -> str:
-    """How a job is shown: ``"widget"`` (interactive kernel), ``"static"`` (headless kernel:
-    HTML only, no widget state in the file) or ``"text"`` (no kernel: a progress line).
+    """How a job is shown: ``"widget"`` (interactive kernel: JupyterLab, Notebook 7, Voilà,
+    marimo), ``"static"`` (headless kernel: HTML only, no widget state in the file) or
+    ``"text"`` (no kernel: a progress line).
 
     ``HH_DISPLAY=widget`` or ``HH_DISPLAY=static`` overrides the choice inside a kernel.
     """

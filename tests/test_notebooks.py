@@ -8,10 +8,13 @@ outputs are checked for what it is there to show. The committed notebooks carry 
 
 from __future__ import annotations
 
+import ast
 import html.parser
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -33,7 +36,10 @@ EXPECTED = [
     "04_providers.ipynb",
     "05_playground.ipynb",
     "06_storyboard.ipynb",
+    "voila_sweep_app.ipynb",
 ]
+#: The one cell papermill replaces (``-p NAME VALUE``), by notebook.
+PARAMETERS = {"03_seed_sweep_report.ipynb": ("seeds", "report_folder")}
 #: A 150 s provider job takes 0.75 s of real time.
 TIME_SCALE = "0.005"
 #: Real seconds one cell may take before the run is declared stuck.
@@ -170,8 +176,10 @@ def test_committed_notebook_has_no_outputs(name: str) -> None:
     assert raw["metadata"] == {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
     }
+    tagged = [c for c in raw["cells"] if c["metadata"] == {"tags": ["parameters"]}]
+    assert len(tagged) == (1 if name in PARAMETERS else 0)
     for cell in raw["cells"]:
-        assert cell["metadata"] == {}, cell["source"]
+        assert cell in tagged or cell["metadata"] == {}, cell["source"]
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [], cell["source"]
             assert cell["execution_count"] is None, cell["source"]
@@ -302,8 +310,8 @@ def test_sweep_budget_grid_ratings_and_report(run_notebook: Callable[[str], Run]
 
     refusal = run.text("sw.run(budget=1.00)")
     assert "$2.52 > budget $1.00" in refusal and "Nothing was submitted" in refusal
-    assert "<SweepResult" in run.text("result = sw.run(budget=5.00)")
-    assert "6 succeeded" in run.text("result = sw.run(budget=5.00)")
+    assert "<SweepResult" in run.text("result = sw.run(budget=budget)")
+    assert "6 succeeded" in run.text("result = sw.run(budget=budget)")
 
     report = run.folder / "seed_sweep_report"
     index = report / "index.html"
@@ -385,6 +393,75 @@ def test_storyboard_chains_shots_into_one_scene(run_notebook: Callable[[str], Ru
     assert len(boards) == 3 + 2 + 3  # the board, its regeneration, the magic's board
     assert run.path.stat().st_size < 200_000
     assert "data:video" not in run.path.read_text(encoding="utf-8")
+def test_voila_app_plans_a_sweep_when_it_opens(run_notebook: Callable[[str], Run]) -> None:
+    run = run_notebook("voila_sweep_app.ipynb")
+    state = run.nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    models = [m["state"] for m in state.values()]
+    [button] = [m for m in models if m.get("description") == "Run"]
+    assert button["disabled"] is False
+    estimates = [m["value"] for m in models if m.get("_model_name") == "HTMLModel"]
+    assert any(e.startswith("4 clips (4 new): about $1.68") for e in estimates), estimates
+    # Opening the app plans and prices; only Run submits.
+    assert not (run.data_dir / "clips").exists() or not any((run.data_dir / "clips").iterdir())
+
+
+# -- papermill: the parameters cell and a headless run with other values -------------------------
+
+
+@pytest.mark.parametrize("name", sorted(PARAMETERS))
+def test_parameters_cell_defines_what_papermill_may_change(name: str) -> None:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    [index] = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
+    assigned = {
+        target.id
+        for node in ast.parse(cells[index].source).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    assert set(PARAMETERS[name]) <= assigned
+    # Only assignments, and nothing before them reads a parameter.
+    assert all(isinstance(n, ast.Assign) for n in ast.parse(cells[index].source).body)
+    earlier = "\n".join(c.source for c in cells[:index])
+    assert not any(re.search(rf"\b{re.escape(p)}\b", earlier) for p in assigned)
+
+
+def test_papermill_runs_the_sweep_report_with_other_seeds(tmp_path: Path) -> None:
+    work = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, work)
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED_ENV}
+    env.update(
+        HH_DATA_DIR=str(tmp_path / "data"), HH_SANDBOX_TIME_SCALE=TIME_SCALE,
+        IPYTHONDIR=str(tmp_path / "ipython"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+        MPLBACKEND="agg",
+    )  # fmt: skip
+    # The README's command, from the folder above notebooks/: the kernel runs there too.
+    done = subprocess.run(
+        [sys.executable, "-m", "papermill", "notebooks/03_seed_sweep_report.ipynb", "out.ipynb",
+         "-p", "seeds", "1-6", "--no-progress-bar"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=CELL_TIMEOUT * 2,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert executed.metadata["papermill"]["parameters"] == {"seeds": "1-6"}
+    assert _error_outputs(executed) == []
+
+    report = tmp_path / "seed_sweep_report"
+    assert (report / "index.html").is_file()
+    rows = json.loads((report / "results.json").read_text(encoding="utf-8"))["rows"]
+    assert sorted((r["seed"], r["aspect_ratio"]) for r in rows) == [
+        (s, a) for s in range(1, 7) for a in ("16:9", "9:16")
+    ]
+    assert all(r["status"] == "succeeded" for r in rows)
+    from hh_notebook import probe_clip
+
+    clips = sorted((report / "clips").glob("*.mp4"))
+    assert len(clips) == 12
+    probes = [probe_clip(c) for c in clips]
+    assert all(p.video_codec == "h264" and p.has_audio and p.duration > 2.5 for p in probes)
+    assert {(p.width > p.height) for p in probes} == {True, False}  # both aspect ratios
 
 
 # -- the same notebooks with keys configured ------------------------------------------------------

@@ -351,7 +351,10 @@ function render({ model, el }) {
     ["change:clip", onClip],
     ["msg:custom", onCustom],
   ];
-  for (const [name, fn] of handlers) model.on(name, fn);
+  // One event name per call: Backbone (Jupyter) takes space-separated lists, but other
+  // anywidget hosts (marimo) only match a single name.
+  const each = (names, fn, method) => { for (const n of names.split(" ")) model[method](n, fn); };
+  for (const [names, fn] of handlers) each(names, fn, "on");
 
   // Elapsed time moves on between kernel updates; stopped in the cleanup.
   const ticker = setInterval(() => { if (ACTIVE.has(model.get("status"))) renderTiming(); }, 500);
@@ -366,7 +369,7 @@ function render({ model, el }) {
   return () => {
     clearInterval(ticker);
     if (observer) observer.disconnect();
-    for (const [name, fn] of handlers) model.off(name, fn);
+    for (const [names, fn] of handlers) each(names, fn, "off");
     video.pause();
     video.removeAttribute("src");
     video.load();

@@ -28,6 +28,7 @@ from ..media import poster_frame, probe_clip
 from ..present import describe_params, job_cost_text, normalise_progress, status_value
 from ..runtime import spawn
 from ..views.static import JobSnapshot, static_html
+from .output import display_view
 
 __all__ = ["JobWidget"]
 
@@ -338,9 +339,7 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     def show(self) -> JobWidget:
         """Display the widget and remember where, so the output is refreshed when the job ends."""
-        from IPython.display import display
-
-        handle = display(self, display_id=True)
+        handle = display_view(self, refreshable=True)
         if handle is not None:
             self._handles.append(handle)
         return self

@@ -1,5 +1,6 @@
 """``hh.show``: a job, a request, a sweep (or its result) or a storyboard, shown the way the
-place allows — a live widget in a Jupyter kernel, a text progress line elsewhere.
+place allows — a live widget in a Jupyter kernel or a marimo notebook, a text progress
+line elsewhere.
 
 This is the notebook face the core reaches through
 :func:`hh_notebook.runtime.show_in_notebook` (``Sweep.show()``, ``SweepResult.show()``).
@@ -19,6 +20,7 @@ from ..storyboard import Storyboard, StoryboardResult
 from ..sweep import Sweep, SweepResult
 from .grid import SweepGrid
 from .job import JobWidget
+from .output import display_view
 from .storyboard import StoryboardWidget
 
 __all__ = ["show"]
@@ -29,9 +31,10 @@ def show(obj: Any, *, client: Any = None, **params: Any) -> Any:
 
     A :class:`~hh_notebook.sweep.Sweep` or :class:`~hh_notebook.sweep.SweepResult` gets its
     comparison grid (``rating_scale="stars"|"thumbs"``); a storyboard (or its result) its
-    :class:`~hh_notebook.widgets.storyboard.StoryboardWidget` strip.
-    A :class:`~hh_notebook.jobs.Job` gets a live :class:`~hh_notebook.widgets.job.JobWidget` in a kernel and a
-    :class:`~hh_notebook.present.TextProgress` line elsewhere. A request or a prompt (with
+    :class:`~hh_notebook.widgets.storyboard.StoryboardWidget` strip. A
+    :class:`~hh_notebook.jobs.Job` gets a live :class:`~hh_notebook.widgets.job.JobWidget` in a
+    kernel or a marimo notebook and a :class:`~hh_notebook.present.TextProgress` line
+    elsewhere. A request or a prompt (with
     request fields as keyword arguments) is submitted first with ``client`` (default: the
     default client); in plain Python it is then followed to its end and the finished job is
     returned.
@@ -51,10 +54,8 @@ def show(obj: Any, *, client: Any = None, **params: Any) -> Any:
     elif params:
         raise TypeError(f"show() got request fields {sorted(params)} with a job")
     if in_kernel():
-        from IPython.display import display
-
         widget = JobWidget(job, client=client)
-        display(widget)
+        display_view(widget)
         return widget
     job.subscribe(TextProgress())
     return job
@@ -72,7 +73,5 @@ def _follow_in_text(job: Any) -> Any:
 
 def _show_sweep(obj: Sweep | SweepResult, *, rating_scale: str = "stars") -> SweepGrid:
     grid = SweepGrid.from_sweep(obj, rating_scale=rating_scale)
-    from IPython.display import display
-
-    display(grid)
+    display_view(grid)
     return grid

@@ -30,6 +30,7 @@ from ..present import cost_text, one_line, shorten
 from ..runtime import spawn
 from ..storyboard import Storyboard, StoryboardResult
 from ..views.static import clip_src, small_poster
+from .output import display_view
 
 __all__ = ["StoryboardWidget"]
 
@@ -272,9 +273,7 @@ class StoryboardWidget(anywidget.AnyWidget):  # type: ignore[misc]
     def show(self) -> StoryboardWidget:
         """Display the strip and remember where, so its static HTML is refreshed once the
         scene is stitched."""
-        from IPython.display import display
-
-        handle = display(self, display_id=True)
+        handle = display_view(self, refreshable=True)
         if handle is not None:
             self._handles.append(handle)
         return self

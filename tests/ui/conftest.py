@@ -10,6 +10,9 @@ helpers in ``tests/ui/helpers.py`` (``from .helpers import ...``) any browser te
 * run it with :func:`run_all_cells`,
 * wait on a DOM condition with :func:`wait_for_js` (bounded, no fixed sleeps).
 
+Tests of other front ends start their own server (``servers.py``: ``marimo run``, Voilà) and
+take ``app_page`` (a fresh page without JupyterLab) instead of ``page``.
+
 The kernel inherits the server's environment. Tests that need extra variables in the
 kernel (``HH_DATA_DIR``, ``HH_SANDBOX_TIME_SCALE`` …) override the session fixture
 ``jupyter_kernel_env``; the defaults already point ``HH_DATA_DIR`` at a temporary folder
@@ -25,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -111,12 +114,11 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-@pytest.fixture
-def page(request: pytest.FixtureRequest, chromium: Any, jupyter_lab: JupyterLab) -> Iterator[Any]:
-    """A fresh browser context + page per test; screenshot + console log saved on failure.
-
-    Kernels started by the test are shut down afterwards so the next test starts clean.
-    """
+@contextlib.contextmanager
+def _fresh_page(
+    request: pytest.FixtureRequest, chromium: Any, log_name: str, server_log: Callable[[], str]
+) -> Iterator[Any]:
+    """A new context + page; on failure a screenshot, the console and ``server_log()``."""
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     console: list[str] = []
@@ -136,6 +138,35 @@ def page(request: pytest.FixtureRequest, chromium: Any, jupyter_lab: JupyterLab)
             with contextlib.suppress(Exception):
                 pg.screenshot(path=str(out / "failure.png"), full_page=True)
             (out / "console.log").write_text("\n".join(console), encoding="utf-8")
-            (out / "jupyter.log").write_text(jupyter_lab.log_tail(400), encoding="utf-8")
+            (out / log_name).write_text(server_log(), encoding="utf-8")
         context.close()
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, chromium: Any, jupyter_lab: JupyterLab) -> Iterator[Any]:
+    """A fresh browser context + page per test; screenshot + console log saved on failure.
+
+    Kernels started by the test are shut down afterwards so the next test starts clean.
+    """
+    try:
+        with _fresh_page(
+            request, chromium, "jupyter.log", lambda: jupyter_lab.log_tail(400)
+        ) as pg:
+            yield pg
+    finally:
         jupyter_lab.shutdown_kernels()
+
+
+@pytest.fixture
+def app_page(request: pytest.FixtureRequest, chromium: Any) -> Iterator[Any]:
+    """A fresh page for tests that serve their own front end (marimo, Voilà; see
+    ``servers.py``) instead of JupyterLab. When the test also uses a fixture named
+    ``app_server`` (an :class:`~.servers.AppServer`), a failure saves its log too."""
+
+    def server_log() -> str:
+        if "app_server" not in request.fixturenames:
+            return ""
+        return str(request.getfixturevalue("app_server").log_tail(400))
+
+    with _fresh_page(request, chromium, "server.log", server_log) as pg:
+        yield pg

@@ -273,7 +273,7 @@ def _wait_http_ok(url: str, proc: subprocess.Popen[bytes], timeout: float) -> No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with code {proc.returncode}")
+            raise RuntimeError(f"the server exited with code {proc.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
                 if resp.status == 200:
