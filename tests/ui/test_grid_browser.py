@@ -174,8 +174,8 @@ COMPARE_CELLS = [
     (
         "import hh_notebook as hh\n"
         "from hh_notebook.widgets.grid import compare\n"
-        "a = hh.sweep('a heron at dawn', seed='1-2', duration=3)\n"
-        "b = hh.sweep('a heron at dawn', seed='1-2', duration=3, provider='hiapi')\n"
+        "a = hh.sweep('a heron at dawn', aspect_ratio='16:9,9:16', duration=3)\n"
+        "b = hh.sweep('a heron at dawn', aspect_ratio='16:9,9:16', duration=3, provider='hiapi')\n"
         "ra = a.run(budget=5)\n"
         "rb = b.run(confirm=True)\n"
         "compare(ra, rb, labels=('segmind', 'hiapi'))"
@@ -199,7 +199,7 @@ def test_compare_shows_two_providers_side_by_side(jupyter_lab: JupyterLab, page)
         " [...c.querySelectorAll('.hh-grid-side')].map(s => s.textContent))"
     )
     assert slots == [["segmind", "hiapi"], ["segmind", "hiapi"]]
-    assert _labels(page)["cols"] == ["1", "2"]
+    assert _labels(page)["cols"] == ["16:9", "9:16"]
     progress = page.inner_text(".hh-grid-progress")
     assert "segmind: 2/2 done · spent $0.84" in progress
     assert "hiapi: 2/2 done · spent $0.00 + 2 clip(s) without a published price" in progress

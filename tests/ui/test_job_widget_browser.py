@@ -304,7 +304,7 @@ def test_unknown_submit_says_so_and_reconcile_finds_the_job(jupyter_lab: Jupyter
                 "local_sandbox().add_fault({'provider': 'hiapi', 'endpoint': 'submit',"
                 " 'kind': 'reset_after'})"
             ),
-            "%%happyhorse --provider hiapi -d 3 -s 12\nA horse whose receipt was lost",
+            "%%happyhorse --provider hiapi -d 3\nA horse whose receipt was lost",
         ],
     )
     jupyter_lab.open(page, "reconcile.ipynb")
