@@ -327,7 +327,12 @@ class Client:
         # Already followed here, or by another client of this process (a widget, the magic)?
         for active in (self._active.get(job_id), _TRACKED.get(job_id)):
             if active is not None and active.tracking:
-                return active
+                if _loop_runs(active):
+                    return active
+                # Its loop stopped with the task pending (an ``asyncio.run`` under
+                # nest-asyncio leaves tasks behind): it will never move, so track it here.
+                if active._task is not None:
+                    active._task.cancel()
         record = self.journal.get(job_id)
         job = Job.from_record(record)
         if not record.unfinished:
@@ -407,6 +412,13 @@ class Client:
         job = self._active.get(job_id)
         if job is not None and job._task is not None and not job._task.done():
             job._task.cancel()
+
+
+def _loop_runs(job: Job) -> bool:
+    """True when ``job`` is tracked on this loop or on one that runs (in another thread)."""
+    assert job._task is not None
+    there = job._task.get_loop()
+    return there is asyncio.get_running_loop() or there.is_running()
 
 
 #: Jobs being followed by any client of this process (weakly held), so that two

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -218,3 +219,52 @@ async def _submit_and_wait(client: Client, request: GenerationRequest) -> Any:
     job = await client.submit(request)
     await job.wait()
     return job
+
+
+def test_resume_takes_over_a_job_whose_loop_stopped_with_it_pending(
+    tmp_path: pathlib.Path, sandbox: Sandbox
+) -> None:
+    # What `asyncio.run` does under nest-asyncio: the loop stops, the tracking task stays
+    # pending on it and the job object is still alive in this process.
+    stopped = asyncio.new_event_loop()
+    try:
+        client = make_client(sandbox, "segmind", tmp_path)
+        submits = len(log_for(sandbox, "submit", "segmind"))
+        job = stopped.run_until_complete(client.submit("a horse on a ridge", duration=3, seed=8))
+        assert job.tracking
+        again = make_client(sandbox, "segmind", tmp_path)
+        try:
+            resumed = again.resume_all(timeout=60)
+        finally:
+            again.close()
+        (mine,) = [j for j in resumed if j.id == job.id]
+        assert mine.status is Status.SUCCEEDED and mine.video_path is not None
+        assert len(log_for(sandbox, "submit", "segmind")) == submits + 1
+    finally:
+        stopped.run_until_complete(asyncio.sleep(0))  # let the stale task see its cancel
+        assert not job.tracking
+        client.close()
+        leftovers = asyncio.all_tasks(stopped)
+        for task in leftovers:
+            task.cancel()
+        stopped.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+        stopped.close()
+
+
+def test_wait_from_another_thread_follows_the_loop_that_tracks_the_job(
+    tmp_path: pathlib.Path, sandbox: Sandbox
+) -> None:
+    loop = asyncio.new_event_loop()
+    worker = threading.Thread(target=loop.run_forever, daemon=True)
+    worker.start()
+    try:
+        client = make_client(sandbox, "segmind", tmp_path)
+        job = asyncio.run_coroutine_threadsafe(
+            client.submit("a horse in a barn", duration=3, seed=9), loop
+        ).result(timeout=60)
+        finished = run(job.wait(60))
+        assert finished.status is Status.SUCCEEDED and finished.video_path is not None
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        worker.join(timeout=30)
+        loop.close()

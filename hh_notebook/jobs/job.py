@@ -240,6 +240,14 @@ class Job:
         task = self._task
         if task is None or task.done():
             return self
+        there = task.get_loop()
+        if there is not asyncio.get_running_loop():
+            # Tracked by another thread's loop: wait for it there. A loop that no longer
+            # runs will never move the task; the job is returned unfinished.
+            if there.is_running():
+                settled = asyncio.run_coroutine_threadsafe(asyncio.wait({task}), there)
+                await asyncio.wait_for(asyncio.wrap_future(settled), timeout)
+            return self
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout)
         except asyncio.CancelledError:

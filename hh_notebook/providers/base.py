@@ -18,20 +18,7 @@ from .. import catalog
 from ..errors import FieldError, ProviderError, ValidationError
 from ..media import ImageData, to_data_url
 from ..request import CheckedRequest, GenerationRequest
-from .parsing import (
-    error_from_answer,
-    error_message,
-    find_url,
-    is_http_url,
-    join_url,
-    parse_json,
-    parse_progress,
-    parse_timestamp,
-    retry_after_seconds,
-    same_origin,
-    short_text,
-    str_or_none,
-)
+from .parsing import error_from_answer, error_message, join_url, parse_json, same_origin, short_text
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -42,19 +29,7 @@ __all__ = [
     "Status",
     "UnexpectedAnswer",
     "build_body",
-    "error_from_answer",
-    "error_message",
-    "find_url",
     "image_strings",
-    "is_http_url",
-    "join_url",
-    "parse_json",
-    "parse_progress",
-    "parse_timestamp",
-    "retry_after_seconds",
-    "same_origin",
-    "short_text",
-    "str_or_none",
 ]
 
 #: Headers whose values are secrets and must never be shown.
