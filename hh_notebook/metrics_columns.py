@@ -121,11 +121,12 @@ def _number(name: str, value: Any) -> str:
     return str(round(number)) if digits == 0 else f"{number:.{digits}f}"
 
 
-def format_metric(name: str, value: Any) -> str:
-    """``value`` of metric ``name`` rounded, with its unit; "" when unknown."""
+def format_metric(name: str, value: Any, *, unit: bool = True) -> str:
+    """``value`` of metric ``name`` rounded, with its unit unless ``unit=False``; "" when
+    unknown."""
     text = _number(name, value)
-    unit = column(name).unit
-    return f"{text} {unit}" if text and unit else text
+    suffix = column(name).unit if unit else ""
+    return f"{text} {suffix}" if text and suffix else text
 
 
 def badge_text(name: str, value: Any) -> str:
