@@ -23,6 +23,7 @@ Main names
     storyboard         shots chained last frame → first frame, stitched into one scene
     compare            two sweeps (or providers) side by side, cell by cell
     arena              blind pairwise votes on a sweep's clips → a Bradley–Terry ranking
+    measure            a clip's metrics (motion, flicker, cuts, loudness...), cached by its hash
     Playground         an interactive form (ipywidgets)
     Sandbox            the local server speaking every provider's protocol
 
@@ -65,6 +66,7 @@ from .errors import (
 from .jobs import Job, JobEvent
 from .journal import JobRecord, Journal
 from .media import contact_sheet, load_image, poster_frame, probe_clip
+from .metrics_journal import measure
 from .pricing import CostEstimate, CostTotal, estimate_cost, sum_costs
 from .providers.base import JobState, Status
 from .request import PROVIDERS, CheckedRequest, GenerationRequest, Mode
@@ -133,6 +135,7 @@ __all__ = [
     "generate",
     "load_image",
     "load_ipython_extension",
+    "measure",
     "poster_frame",
     "probe_clip",
     "show",

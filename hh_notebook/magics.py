@@ -32,10 +32,12 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.display import display
 
 from . import catalog
 from .client import Client, Prepared, client_for
-from .errors import BudgetExceeded, HHError, SubmitUncertain, ValidationError
+from .errors import BudgetExceeded, HHError, MissingDependency, SubmitUncertain, ValidationError
+from .metrics import measure
 from .options import magic_options, request_fields
 from .present import TextProgress, job_cost_text, one_line
 from .pricing import spent
@@ -43,7 +45,7 @@ from .request import GenerationRequest
 from .runtime import blocking_wanted, run_blocking, view_kind
 from .storyboard import storyboard_from_text
 from .sweep import sweep_from_magic_args
-from .views import ConfigView, CostView, JobTable, StaticJobView
+from .views import ConfigView, CostView, JobTable, MetricsTable, StaticJobView
 from .widgets.job import JobWidget
 
 __all__ = ["HappyHorseMagics", "interpolate", "load_ipython_extension"]
@@ -191,7 +193,7 @@ class HappyHorseMagics(Magics):
 
             %happyhorse jobs        table of the journal: status, cost, time, prompt
             %happyhorse resume      re-attach widgets to unfinished jobs (after a restart)
-            %happyhorse show ID     the widget of one job (id or a unique prefix)
+            %happyhorse show ID     the widget of one job (id or a unique prefix), its clip metrics
             %happyhorse config      provider, which keys are set (never shown), base URLs, data dir
             %happyhorse cost        spent this session and in total
 
@@ -407,6 +409,22 @@ class HappyHorseMagics(Magics):
         client = self.client()
         job = client.job(self._find(client, rest[0]))
         self._show_job(client, job)
+        self._show_metrics(client, job)
+
+    def _show_metrics(self, client: Client, job: Any) -> None:
+        """The clip's metrics under it: from the journal, else measured (and stored)."""
+        if job.video_path is None:
+            return
+        try:
+            figures = measure(job, journal=client.journal)
+        except MissingDependency:
+            print("happyhorse: no clip metrics without the metrics extra: "
+                  "pip install 'hh_notebook[metrics]'")
+            return
+        except HHError as exc:
+            print(f"happyhorse: no clip metrics: {one_line(exc)}")
+            return
+        display(MetricsTable(figures, f"clip metrics of job {job.id[:8]}"))
 
     def _show_job(self, client: Any, job: Any, *, blocking: bool = False) -> None:
         kind = view_kind()

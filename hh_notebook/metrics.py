@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -45,6 +45,8 @@ __all__ = [
     "hash_distance",
     "measure",
     "measure_many",
+    "missing_packages",
+    "require_extra",
     "seed_diversity",
 ]
 
@@ -168,6 +170,22 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def missing_packages() -> list[str]:
+    """The packages of the ``metrics`` extra that are not installed ([] when all are);
+    checked without importing them."""
+    from hh_notebook.metrics_video import missing_packages as missing
+
+    return missing()
+
+
+def require_extra() -> None:
+    """Raise :class:`~hh_notebook.errors.MissingDependency` naming the ``metrics`` extra
+    (``pip install 'hh_notebook[metrics]'``) unless all of it is installed."""
+    from hh_notebook.metrics_video import require_extra as require
+
+    require()
+
+
 def clip_path(clip: ClipLike) -> Path:
     """The file behind ``clip``: a path, or the ``video_path`` of a job."""
     if isinstance(clip, (str, os.PathLike)):
@@ -238,43 +256,56 @@ def _measure_uncached(path: str, sha256: str) -> ClipMetrics:
 
 
 def measure_many(clips: Iterable[ClipLike], workers: int | None = None, *,
-                 journal: Journal | None = None) -> list[ClipMetrics]:
+                 journal: Journal | None = None,
+                 on_result: Callable[[int, ClipMetrics], None] | None = None,
+                 ) -> list[ClipMetrics]:
     """Measure many clips in parallel processes; results come in input order.
 
     ``workers`` defaults to every core this process may use; ``workers=1``
     measures in this process. A clip that cannot be measured gives an entry
     whose ``error`` says why instead of stopping the batch. Files with identical
     bytes are measured once, and with ``journal`` nothing already stored is
-    measured again. Worker processes are started with ``spawn`` (safe beside
-    threads and in notebooks); in a script, call this under
-    ``if __name__ == "__main__":``.
+    measured again. ``on_result(index, metrics)`` is called in this thread for
+    each clip as soon as its figures are known (stored ones first), so a view
+    can fill in while the rest is measured. Worker processes are started with
+    ``spawn`` (safe beside threads and in notebooks); in a script, call this
+    under ``if __name__ == "__main__":``.
     """
+    report = on_result or (lambda index, metrics: None)
     results: list[ClipMetrics | None] = []
-    pending: list[tuple[int, str, str]] = []  # (index in results, path, sha256)
+    pending: dict[str, list[tuple[int, str]]] = {}  # sha256 -> [(index in results, path)]
     todo: dict[str, str] = {}  # sha256 -> the first path with those bytes
     for clip in clips:
+        index = len(results)
         try:
             path = clip_path(clip)
             sha256 = file_sha256(path)
         except HHError as exc:
             shown = str(getattr(clip, "video_path", clip))
-            results.append(ClipMetrics(shown, None, error=f"{type(exc).__name__}: {exc}"))
+            failed = ClipMetrics(shown, None, error=f"{type(exc).__name__}: {exc}")
+            results.append(failed)
+            report(index, failed)
             continue
         cached = journal.get_metrics(sha256, METRICS_VERSION) if journal is not None else None
         if cached is not None:
-            results.append(dataclasses.replace(ClipMetrics.from_dict(cached), path=str(path)))
+            stored = dataclasses.replace(ClipMetrics.from_dict(cached), path=str(path))
+            results.append(stored)
+            report(index, stored)
             continue
-        pending.append((len(results), str(path), sha256))
+        pending.setdefault(sha256, []).append((index, str(path)))
         results.append(None)
         todo.setdefault(sha256, str(path))
-    measured = run_parallel(_measure_uncached, {sha: (path, sha) for sha, path in todo.items()},
-                            workers, failed=_crashed)
-    for index, shown, sha256 in pending:
-        results[index] = dataclasses.replace(measured[sha256], path=shown)
-    if journal is not None:
-        for sha256, fresh in measured.items():
-            if fresh.ok:
-                journal.put_metrics(sha256, METRICS_VERSION, fresh.to_dict())
+
+    def arrived(sha256: str, fresh: ClipMetrics) -> None:
+        if journal is not None and fresh.ok:
+            journal.put_metrics(sha256, METRICS_VERSION, fresh.to_dict())
+        for index, shown in pending[sha256]:
+            entry = dataclasses.replace(fresh, path=shown)
+            results[index] = entry
+            report(index, entry)
+
+    run_parallel(_measure_uncached, {sha: (path, sha) for sha, path in todo.items()},
+                 workers, failed=_crashed, on_done=arrived)
     return [entry for entry in results if entry is not None]
 
 

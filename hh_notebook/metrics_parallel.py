@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
 
 __all__ = ["available_cores", "run_parallel"]
@@ -40,27 +40,37 @@ def _init_worker() -> None:
 
 
 def run_parallel(fn: Callable[..., R], jobs: Mapping[K, tuple[Any, ...]], workers: int | None,
-                 failed: Callable[[tuple[Any, ...], BaseException], R]) -> dict[K, R]:
+                 failed: Callable[[tuple[Any, ...], BaseException], R],
+                 on_done: Callable[[K, R], None] | None = None) -> dict[K, R]:
     """``{key: fn(*args)}`` for every ``key: args`` of ``jobs``, on up to ``workers`` processes.
 
     ``workers=None`` uses :func:`available_cores`; one worker (or one job) runs
     in this process. ``fn`` must be importable by name (a module-level function).
     When a worker dies, its job's result is ``failed(args, exception)``.
+    ``on_done(key, result)`` is called in this thread as each job ends, in the
+    order they end (a view can show results as they come).
 
     >>> run_parallel(divmod, {"a": (7, 2), "b": (9, 4)}, workers=1, failed=lambda a, e: None)
     {'a': (3, 1), 'b': (2, 1)}
     """
+    report = on_done or (lambda key, result: None)
     count = min(workers or available_cores(), len(jobs))
     if count <= 1:
-        return {key: fn(*args) for key, args in jobs.items()}
+        results: dict[K, R] = {}
+        for key, args in jobs.items():
+            results[key] = fn(*args)
+            report(key, results[key])
+        return results
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=count, mp_context=context,
                              initializer=_init_worker) as pool:
-        futures: dict[K, Future[R]] = {key: pool.submit(fn, *args) for key, args in jobs.items()}
-        results: dict[K, R] = {}
-        for key, future in futures.items():
+        futures: dict[Future[R], K] = {pool.submit(fn, *args): key for key, args in jobs.items()}
+        done: dict[K, R] = {}
+        for future in as_completed(futures):
+            key = futures[future]
             try:
-                results[key] = future.result()
+                done[key] = future.result()
             except Exception as exc:  # noqa: BLE001 - BrokenProcessPool and pickling errors
-                results[key] = failed(jobs[key], exc)
-        return results
+                done[key] = failed(jobs[key], exc)
+            report(key, done[key])
+        return {key: done[key] for key in jobs}

@@ -16,6 +16,7 @@ costs nothing.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -33,7 +34,9 @@ __all__ = [
     "SHARPNESS_WIDTH",
     "VideoAnalyser",
     "VideoFacts",
+    "missing_packages",
     "require",
+    "require_extra",
 ]
 
 #: Width in pixels every frame is shrunk to before flow, flicker and cut detection.
@@ -74,6 +77,31 @@ def require(module: str) -> Any:
         raise MissingDependency(
             f"clip metrics need {package} (import of {module!r} failed: {exc}); {_EXTRA_HINT}"
         ) from None
+
+
+def missing_packages() -> list[str]:
+    """The packages of the ``metrics`` extra that cannot be imported (found without importing
+    them, so checking is cheap). Empty when the extra is installed.
+
+    >>> isinstance(missing_packages(), list)
+    True
+    """
+    missing = []
+    for module, package in _PACKAGES.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # a broken install, or a module set to None
+            found = False
+        if not found:
+            missing.append(package)
+    return missing
+
+
+def require_extra() -> None:
+    """Raise MissingDependency naming the ``metrics`` extra unless all of it is installed."""
+    missing = missing_packages()
+    if missing:
+        raise MissingDependency(f"clip metrics need {', '.join(missing)}; {_EXTRA_HINT}")
 
 
 @dataclass(frozen=True)

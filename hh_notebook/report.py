@@ -9,7 +9,9 @@ elsewhere), ``clips/``, ``posters/``, ``sheets/`` (a contact sheet PNG per clip,
 frames for print), ``requests/`` (the exact request of every clip as JSON, enough to
 regenerate it) and ``results.csv`` / ``results.json``. The page shows the fixed parameters,
 the grid of clips labelled by axis values, and a table with every parameter, cost, timing,
-rating and note. All user text is escaped. Given a blind ranking (``ranking=``, e.g. the
+rating and note; once the result is measured (``result.measure()``), a line of clip metrics
+under each clip and one sortable column per metric (a click on any header sorts the table, by
+a few lines of inline script). All user text is escaped. Given a blind ranking (``ranking=``, e.g. the
 :func:`hh_notebook.arena` widget of the same sweep), the page also shows it: a table with
 intervals and the win matrix as an inline SVG heatmap.
 
@@ -34,6 +36,15 @@ from ._version import __version__
 from .media import contact_sheet, poster_frame
 from .present import display_text, format_money
 from .ranking_html import RankingView
+from .report_metrics import (
+    SORT_CSS,
+    SORT_SCRIPT,
+    metric_cell,
+    metric_columns_in,
+    metric_header,
+    metrics_line,
+    sort_attributes,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sweep import SweepResult, SweepRow
@@ -192,7 +203,7 @@ details pre { white-space: pre-wrap; max-width: 480px; font-size: 11px; }
 .hh-ranking table { margin: 6px 0; }
 .hh-ranking td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .hh-ranking td.label { max-width: 360px; overflow-wrap: anywhere; }
-"""
+""" + SORT_CSS
 
 _TABLE_COLUMNS = (
     "cell", "provider", "model", "mode", "prompt", "negative_prompt", "image",
@@ -272,6 +283,8 @@ def _page(
     if ranking:
         parts.append(ranking)
     parts.append(_table(result, rows, media))
+    if metric_columns_in(result.to_records()):
+        parts.append(SORT_SCRIPT)
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -341,6 +354,7 @@ def _cell_html(row: SweepRow, media: dict[str, str], preload: str) -> str:
             f'src="{_e(media["clip"])}"></video>'
         )
     bits.append(f'<div class="{css}">{_e(status)}</div>')
+    bits.append(metrics_line(getattr(row, "metrics", None)))
     if row.rating is not None:
         bits.append(f'<div class="status">rating: {_e(row.rating)}</div>')
     if row.note:
@@ -360,20 +374,28 @@ def _table(result: SweepResult, rows: list[SweepRow], media: list[dict[str, str]
     columns = list(_TABLE_COLUMNS[:1]) + extra + list(_TABLE_COLUMNS[1:])
     # Columns empty in every row (no image, no error...) only add noise.
     columns = [c for c in columns if any(r.get(c) not in (None, "") for r in records)]
-    head = "".join(f"<th>{_e(c)}</th>" for c in columns) + "<th>request</th>"
+    figures = metric_columns_in(records)
+    sorts = {c: sort_attributes(c, records) if figures else "" for c in columns}
+    head = "".join(f"<th{sorts[c]}>{_e(c)}</th>" for c in columns)
+    head += "".join(metric_header(f) for f in figures) + "<th>request</th>"
     body = []
     for record, row, urls in zip(records, rows, media):
         cells = []
         for column in columns:
             css = ' class="prompt"' if column in ("prompt", "negative_prompt") else ""
             value = record.get(column)
+            if sorts[column] == ' data-sort="num"' and value is not None:
+                css += f' data-value="{_e(value)}"'  # sorted by the number, not its text
             if column == "cost":
                 value = _cost_text(record)
             cells.append(f"<td{css}>{_e(value)}</td>")
+        cells += [metric_cell(f, record.get(f.name)) for f in figures]
         link = f'<a href="{_e(urls["request"])}">json</a>' if "request" in urls else ""
         cells.append(
             f"<td>{link}<details><summary>show</summary><pre>{_e(_request_json(row))}</pre>"
             "</details></td>"
         )
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+    sortable = ' class="sortable"' if figures else ""
+    return (f"<table{sortable}><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")

@@ -63,6 +63,7 @@ EXPORTED = {
     "generate": "hh_notebook.client",
     "load_image": "hh_notebook.media.images",
     "load_ipython_extension": "hh_notebook",
+    "measure": "hh_notebook.metrics_journal",
     "poster_frame": "hh_notebook.media.clips",
     "probe_clip": "hh_notebook.media.clips",
     "show": "hh_notebook.widgets.show",

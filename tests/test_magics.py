@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -290,8 +291,43 @@ def test_show_displays_a_job_by_id_prefix(ip: InteractiveShell) -> None:
         ip.run_cell_magic("happyhorse", "-d 3 -s 22 --wait -o clip", "a shown horse")
     with capture_output() as out:
         ip.run_line_magic("happyhorse", f"show {ip.user_ns['clip'].id[:10]}")
-    assert "a shown horse" in out.outputs[-1].data["text/html"]
-    assert "<video" in out.outputs[-1].data["text/html"]
+    assert "a shown horse" in out.outputs[0].data["text/html"]
+    assert "<video" in out.outputs[0].data["text/html"]
+
+
+def test_show_lists_the_clip_metrics_and_stores_them(ip: InteractiveShell) -> None:
+    from hh_notebook.metrics import METRICS_VERSION, file_sha256
+
+    with capture_output():
+        ip.run_cell_magic("happyhorse", "-d 3 -s 23 --wait -o clip", "a measured horse")
+    clip = ip.user_ns["clip"]
+    with capture_output() as out:
+        ip.run_line_magic("happyhorse", f"show {clip.id[:10]}")
+    table = out.outputs[-1].data["text/plain"]
+    assert f"clip metrics of job {clip.id[:8]}" in table
+    for row in ("motion", "px/frame", "flicker", "cuts", "loudness", "LUFS"):
+        assert row in table, row
+    journal = magics_client(ip).journal
+    stored = journal.get_metrics(file_sha256(clip.video_path), METRICS_VERSION)
+    assert stored is not None and f"{stored['cuts']}" in table
+
+
+def test_show_without_the_metrics_extra_says_so_in_one_line(
+        ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    with capture_output():
+        ip.run_cell_magic("happyhorse", "-d 3 -s 24 --wait -o clip", "an unmeasured horse")
+    monkeypatch.setitem(sys.modules, "cv2", None)  # makes `import cv2` fail
+    with capture_output() as out:
+        ip.run_line_magic("happyhorse", f"show {ip.user_ns['clip'].id[:10]}")
+    assert out.stdout.strip().splitlines() == [
+        "happyhorse: no clip metrics without the metrics extra: pip install 'hh_notebook[metrics]'"
+    ]
+    assert "<video" in out.outputs[0].data["text/html"]
+
+
+def magics_client(ip: InteractiveShell) -> Any:
+    """The client the loaded magics use (same data dir as the test's)."""
+    return ip.magics_manager.registry["HappyHorseMagics"].client()
 
 
 def test_show_unknown_id_is_a_usage_error(ip: InteractiveShell) -> None:

@@ -1,5 +1,6 @@
-"""A sweep's result: one row per cell with everything known about it, and its exports
-(pandas, records, JSON, CSV, a self-contained report)."""
+"""A sweep's result: one row per cell with everything known about it, its clip metrics
+(:meth:`SweepResult.measure`), and its exports (pandas, records, JSON, CSV, a
+self-contained report)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,19 @@ import io
 import json
 import os
 import pathlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .. import catalog
 from .._version import __version__
+from ..metrics import DUPLICATE_MAX_DISTANCE, ClipMetrics, measure_many, require_extra
+from ..metrics import duplicates as hash_duplicates
+from ..metrics import seed_diversity as hash_diversity
+from ..metrics_columns import metrics_record
 from ..report import export_report
 from ..request import GenerationRequest
+from ..runtime import show_in_notebook
 from .axes import image_label, value_label
 from .cells import FAILED
 from .plan import SweepCell
@@ -41,7 +47,8 @@ class SweepRow:
     request parameter (images as labels); ``request`` is the exact request
     (``request.to_dict()`` regenerates the clip). Times are Unix seconds;
     ``elapsed`` is the real seconds from submit to finish. ``cost`` is 0 for
-    clips served from the journal (``from_cache``).
+    clips served from the journal (``from_cache``). ``metrics`` is the clip's
+    :class:`~hh_notebook.metrics.ClipMetrics` once :meth:`SweepResult.measure` ran.
     """
 
     key: str
@@ -63,6 +70,7 @@ class SweepRow:
     job_id: str | None
     error: str | None
     request: GenerationRequest
+    metrics: ClipMetrics | None = None
 
     @property
     def elapsed(self) -> float | None:
@@ -71,8 +79,15 @@ class SweepRow:
             return None
         return max(0.0, self.finished_at - self.submitted_at)
 
-    def to_record(self) -> dict[str, Any]:
-        """A flat, JSON-safe dict (one table row)."""
+    @property
+    def has_clip(self) -> bool:
+        """True when the cell succeeded and its clip is on disk."""
+        return bool(self.status == "succeeded" and self.video_path
+                    and pathlib.Path(self.video_path).is_file())
+
+    def to_record(self, *, metrics: bool | None = None) -> dict[str, Any]:
+        """A flat, JSON-safe dict (one table row). With ``metrics`` (default: when this
+        row was measured) it ends with the clip-metric columns, empty for a row without."""
         record: dict[str, Any] = {
             "cell": self.key, "page": self.page, "row": self.row, "col": self.col,
             "provider": self.provider,
@@ -94,6 +109,8 @@ class SweepRow:
             job_id=self.job_id,
             error=self.error,
         )
+        if metrics or (metrics is None and self.metrics is not None):
+            record.update(metrics_record(self.metrics))
         return record
 
 
@@ -184,16 +201,98 @@ class SweepResult:
         return [r for r in self.rows if r.status == "succeeded"]
 
     def refresh(self) -> SweepResult:
-        """A new result with the latest states, ratings and notes."""
-        return SweepResult(self.sweep)
+        """A new result with the latest states, ratings and notes (metrics of unchanged
+        clips are kept)."""
+        fresh = SweepResult(self.sweep)
+        known = {(r.key, r.video_path): r.metrics for r in self.rows if r.metrics is not None}
+        fresh.rows = [replace(r, metrics=known.get((r.key, r.video_path))) for r in fresh.rows]
+        return fresh
 
     def rerun_failed(self, *, confirm: bool = False) -> SweepResult:
         """Submit again only the failed cells of this sweep; block; return the new result."""
         return self.sweep.rerun_failed(confirm=confirm)
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One flat dict per cell: every parameter, status, cost, timings, clip, rating, note."""
-        return [row.to_record() for row in self.rows]
+        """One flat dict per cell: every parameter, status, cost, timings, clip, rating, note,
+        and once :meth:`measure` ran, every clip metric (columns in docs/METRICS.md)."""
+        measured = any(row.metrics is not None for row in self.rows)
+        return [row.to_record(metrics=measured) for row in self.rows]
+
+    # -- clip metrics -------------------------------------------------------------------------
+    def measure(self, workers: int | None = None, *,
+                on_result: Callable[[SweepRow], None] | None = None) -> SweepResult:
+        """Measure every clip (motion, flicker, sharpness, cuts, loudness, sync proxy, hashes;
+        see :mod:`hh_notebook.metrics`) in up to ``workers`` processes (default: every core)
+        and return this result, whose rows, tables and exports now carry the figures.
+
+        Figures are cached in the sweep's journal by the SHA-256 of each clip, so no clip is
+        ever measured twice; rows already measured are skipped. ``on_result(row)`` is called
+        (in this thread) with each row as its figures arrive. Raises
+        :class:`~hh_notebook.errors.MissingDependency` naming the extra
+        (``pip install 'hh_notebook[metrics]'``) when it is not installed.
+
+        >>> result.measure().to_pandas().sort_values("motion_px")   # doctest: +SKIP
+        """
+        todo = [i for i, row in enumerate(self.rows)
+                if row.has_clip and (row.metrics is None or not row.metrics.ok)]
+        if not todo:
+            return self
+        require_extra()
+
+        def arrived(index: int, metrics: ClipMetrics) -> None:
+            row = self.rows[todo[index]] = replace(self.rows[todo[index]], metrics=metrics)
+            if on_result is not None:
+                on_result(row)
+
+        measure_many([str(self.rows[i].video_path) for i in todo], workers,
+                     journal=self.sweep.client.journal, on_result=arrived)
+        return self
+
+    @property
+    def metrics(self) -> dict[str, ClipMetrics]:
+        """The figures of every measured clip, by cell key (empty before :meth:`measure`)."""
+        return {row.key: row.metrics for row in self.rows if row.metrics is not None}
+
+    def duplicates(self, max_distance: float = DUPLICATE_MAX_DISTANCE, *,
+                   workers: int | None = None) -> list[list[SweepRow]]:
+        """Groups of near-identical clips (perceptual hashes at most ``max_distance`` bits
+        apart of 64, transitively; see :func:`hh_notebook.metrics.duplicates`). Measures
+        first when needed.
+
+        >>> [[r.axes for r in group] for group in result.duplicates()]   # doctest: +SKIP
+        [[{'seed': '3'}, {'seed': '7'}]]
+        """
+        rows = self._measured(workers)
+        groups = hash_duplicates([r.metrics for r in rows if r.metrics], max_distance)
+        return [[rows[i] for i in group] for group in groups]
+
+    def seed_diversity(self, *, workers: int | None = None) -> float:
+        """How different the seeds make the clips: 0 when every seed gives the same picture,
+        about 0.5 for unrelated pictures. Clips are compared only with those that differ
+        from them by seed alone (same values of every other axis), by the mean pairwise
+        distance of their perceptual hashes (:func:`hh_notebook.metrics.seed_diversity`),
+        and the groups' scores are averaged. Measures first when needed.
+
+        Raises ValueError when the sweep has no seed axis or no two measured clips that
+        differ only by seed.
+        """
+        if not any(axis.name == "seed" for axis in self.axes):
+            raise ValueError("seed_diversity needs a sweep with a seed axis (e.g. seed='1-4'); "
+                             "hh_notebook.metrics.seed_diversity compares any clips")
+        groups: dict[tuple[tuple[str, str], ...], list[ClipMetrics]] = {}
+        for row in self._measured(workers):
+            if row.metrics is not None and row.metrics.hashes:
+                others = tuple(sorted((k, v) for k, v in row.axes.items() if k != "seed"))
+                groups.setdefault(others, []).append(row.metrics)
+        scores = [hash_diversity(group) for group in groups.values() if len(group) > 1]
+        if not scores:
+            raise ValueError("seed_diversity needs two measured clips that differ only by seed")
+        return sum(scores) / len(scores)
+
+    def _measured(self, workers: int | None) -> list[SweepRow]:
+        """The rows with figures, measuring whatever is missing first."""
+        self.measure(workers)
+        return [row for row in self.rows if row.metrics is not None and row.metrics.ok]
 
     def to_pandas(self) -> pandas.DataFrame:
         """The rows as a pandas DataFrame (``submitted_at``/``finished_at`` as UTC datetimes)."""
@@ -254,8 +353,11 @@ class SweepResult:
                              ranking=ranking)
 
     def show(self, *, rating_scale: str = "stars") -> Any:
-        """Display the comparison grid of this result and return the widget."""
-        return self.sweep.show(rating_scale=rating_scale)
+        """Display the comparison grid of this result (with its metrics, once measured) and
+        return the widget."""
+        if rating_scale not in ("stars", "thumbs"):
+            raise ValueError("rating_scale must be 'stars' or 'thumbs'")
+        return show_in_notebook(self, rating_scale=rating_scale)
 
     def __repr__(self) -> str:
         counts: dict[str, int] = {}

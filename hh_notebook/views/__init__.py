@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 from .static import JobSnapshot, StaticJobView, clip_src, small_poster, snapshot_of, static_html
-from .tables import ConfigView, CostView, JobTable
+from .tables import ConfigView, CostView, JobTable, MetricsTable
 
 __all__ = [
     "ConfigView",
     "CostView",
     "JobSnapshot",
     "JobTable",
+    "MetricsTable",
     "StaticJobView",
     "clip_src",
     "small_poster",

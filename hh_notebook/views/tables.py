@@ -1,6 +1,6 @@
 """The line magic's tables: the journal (``%happyhorse jobs``), the configuration
-(``%happyhorse config``: keys reported as set or not, never shown) and the money spent
-(``%happyhorse cost``). Each renders as HTML in a notebook and as text elsewhere."""
+(``%happyhorse config``: keys reported as set or not, never shown), the money spent
+(``%happyhorse cost``) and a clip's metrics (``%happyhorse show ID``). Each renders as HTML in a notebook and as text elsewhere."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import catalog
+from ..metrics_columns import METRIC_COLUMNS, format_metric
 from ..present import cost_text, shorten
 
-__all__ = ["ConfigView", "CostView", "JobTable"]
+__all__ = ["ConfigView", "CostView", "JobTable", "MetricsTable"]
 
 
 def _esc(value: object) -> str:
@@ -151,3 +152,31 @@ class CostView:
 
     def _repr_html_(self) -> str:
         return "<pre>" + _esc(repr(self)) + "</pre>"
+
+
+class MetricsTable:
+    """A clip's metrics (``%happyhorse show ID``): one row per figure, with unit and meaning."""
+
+    headers: tuple[str, ...] = ("metric", "value", "what it is")
+
+    def __init__(self, metrics: Any, title: str = "clip metrics") -> None:
+        self.metrics = metrics
+        self.title = title
+
+    def rows(self) -> list[list[Any]]:
+        """One row of display strings per figure the clip has (audio ones only with audio)."""
+        return [[c.label, format_metric(c.name, getattr(self.metrics, c.name)), c.description]
+                for c in METRIC_COLUMNS if getattr(self.metrics, c.name) is not None]
+
+    def _summary(self) -> str:
+        if self.metrics.error:
+            return f"{self.title}: not measured ({self.metrics.error})"
+        sha = (self.metrics.sha256 or "")[:12]
+        return f"{self.title} (clip sha256 {sha}…, docs/METRICS.md for definitions)"
+
+    def _repr_html_(self) -> str:
+        return f"<div><b>{_esc(self._summary())}</b></div>" + _table_html(self.headers,
+                                                                          self.rows())
+
+    def __repr__(self) -> str:
+        return self._summary() + "\n" + _table_text(self.headers, self.rows())

@@ -4,8 +4,9 @@
 // indices) and `cells` (small dicts, no bytes). Each clip pane shows its status first; once
 // the clip exists and the pane scrolls into view it asks the kernel for a poster, then for
 // the clip, both sent back as binary buffers and shown from Blob URLs (revoked on cleanup).
-// One transport bar drives every loaded video together. All user text goes in via
-// textContent, never as HTML.
+// One transport bar drives every loaded video together. Clip metrics (grid_metrics.js, put in
+// front of this file) add a badge row per pane and can rank the panes in one flat list. All
+// user text goes in via textContent, never as HTML.
 
 const SPEEDS = [0.25, 0.5, 1, 1.5, 2];
 const FPS = 24;
@@ -100,7 +101,8 @@ function render({ model, el }) {
   transport.append(playBtn, backBtn, fwdBtn, scrub, timeLabel, loopLabel, speed);
 
   const table = h("div", "hh-grid-table");
-  root.append(header, fixedBox, message, layoutBar, pageTabs, transport, table);
+  const metricsBar = createMetricsBar(model);
+  root.append(header, fixedBox, message, layoutBar, metricsBar.node, pageTabs, transport, table);
   const rankingPanel = h("details", "hh-grid-ranking");
   root.append(rankingPanel);
 
@@ -145,6 +147,7 @@ function render({ model, el }) {
     const bar = h("div", "hh-grid-bar");
     const barFill = h("div", "hh-grid-bar-fill");
     bar.append(barFill);
+    const badges = h("div", "hh-grid-badges");
     const media = h("div", "hh-grid-media");
     const tools = h("div", "hh-grid-tools");
     const muteBtn = h("button", "hh-grid-mute", "♪ off");
@@ -158,9 +161,9 @@ function render({ model, el }) {
     note.type = "text";
     note.placeholder = "note";
     tools.append(muteBtn, soloBtn, bigBtn, rating);
-    node.append(side, status, bar, media, tools, note);
+    node.append(side, status, badges, bar, media, tools, note);
     pane = {
-      id, node, side, status, bar, barFill, media, muteBtn, soloBtn, bigBtn, rating, note,
+      id, node, side, status, badges, bar, barFill, media, muteBtn, soloBtn, bigBtn, rating, note,
       cell: null, posterUrl: null, clipUrl: null, video: null, poster: null,
       // Without IntersectionObserver (very old hosts) every pane counts as visible.
       posterAsked: false, clipAsked: false, visible: !observer, near: !observer,
@@ -192,6 +195,7 @@ function render({ model, el }) {
     pane.barFill.style.width = `${Math.max(0, Math.min(1, frac)) * 100}%`;
     pane.bar.hidden = cell.status === "succeeded";
     renderRating(pane);
+    renderBadges(model, pane);
     if (document.activeElement !== pane.note) pane.note.value = cell.note || "";
     pane.note.disabled = !cell.job_id;
     maybeLoad(pane);
@@ -321,7 +325,7 @@ function render({ model, el }) {
   function videos() {
     const out = [];
     for (const pane of panes.values()) {
-      if (pane.video && pane.node.isConnected) out.push(pane.video);
+      if (pane.video && pane.node.isConnected && !pane.node.hidden) out.push(pane.video);
     }
     return out;
   }
@@ -488,7 +492,33 @@ function render({ model, el }) {
     return axisIndex === null || axisIndex === undefined || !axes[axisIndex] ? [null] : axes[axisIndex].labels;
   }
 
+  // Ranked by a metric: one flat list of every page's panes, best first, each labelled with
+  // its rank and axis values; the axes' layout comes back when sorting is turned off.
+  function renderRanked() {
+    const cells = model.get("cells") || [];
+    table.replaceChildren();
+    table.style.gridTemplateColumns = "repeat(auto-fill, minmax(220px, 1fr))";
+    const seen = new Set();
+    rankCells(model, cells).forEach((cell, rank) => {
+      const slot = h("div", "hh-grid-cell hh-grid-ranked");
+      slot.dataset.rank = String(rank + 1);
+      const pane = paneOf(cell.id);
+      pane.node.hidden = false;
+      pane.side.textContent = `#${rank + 1} · ${describe(cell)}`;
+      slot.append(pane.node);
+      table.append(slot);
+      updatePane(pane, cell);
+      seen.add(cell.id);
+    });
+    for (const [id, pane] of panes) {
+      if (!seen.has(id) && pane.video) pane.video.pause();
+    }
+  }
+
   function renderTable() {
+    const ranked = Boolean(model.get("sort_by"));
+    pageTabs.hidden = ranked;
+    if (ranked) return renderRanked();
     const axes = model.get("axes") || [];
     const layout = model.get("layout") || {};
     const cells = model.get("cells") || [];
@@ -535,11 +565,12 @@ function render({ model, el }) {
       }
       slot.append(pane.node);
       slot.classList.toggle("hh-multi", slot.children.length > 1);
+      pane.node.hidden = !passesFilter(model, cell.id);
       updatePane(pane, cell);
       seen.add(cell.id);
     }
     for (const [id, pane] of panes) {
-      if (!seen.has(id) && pane.video) pane.video.pause();
+      if ((!seen.has(id) || pane.node.hidden) && pane.video) pane.video.pause();
     }
   }
 
@@ -606,7 +637,20 @@ function render({ model, el }) {
   }
 
   const onLayout = () => { renderControls(); renderTable(); };
-  const onCells = () => updateCells();
+  const onCells = () => { updateCells(); metricsBar.render(); };
+  // New figures: re-rank or re-filter when that depends on them, else only the badges change.
+  const onMetrics = () => {
+    metricsBar.render();
+    if (model.get("sort_by") || filterActive(model)) renderTable();
+    else for (const pane of panes.values()) renderBadges(model, pane);
+  };
+  const onOrder = () => { metricsBar.render(); renderTable(); };
+  const onMetricsBar = () => metricsBar.render();
+  const METRIC_EVENTS = [["change:metrics", onMetrics], ["change:sort_by", onOrder],
+    ["change:sort_descending", onOrder], ["change:metric_filter", onOrder],
+    ["change:measuring", onMetricsBar], ["change:can_measure", onMetricsBar],
+    ["change:metric_columns", onMetricsBar]];
+  for (const [name, fn] of METRIC_EVENTS) model.on(name, fn);
   const onHeader = () => renderHeader();
   const onFixed = () => renderFixed();
   model.on("change:layout", onLayout);
@@ -625,6 +669,7 @@ function render({ model, el }) {
   renderFixed();
   renderHeader();
   setPlaying(false);
+  metricsBar.render();
   onLayout();
 
   return () => {
@@ -640,6 +685,7 @@ function render({ model, el }) {
     model.off("change:title", onFixed);
     model.off("msg:custom", onCustom);
     model.off("change:ranking", renderRanking);
+    for (const [name, fn] of METRIC_EVENTS) model.off(name, fn);
     if (observer) observer.disconnect();
     for (const v of videos()) v.pause();
     for (const url of urls) URL.revokeObjectURL(url);

@@ -12,7 +12,9 @@ knows: it subscribes to the sweep's progress and mirrors it into small synced tr
 Posters and clips never live in traits (a notebook executed headless would store them base64
 in the file): the front end asks for a cell's poster, then its clip, only when the cell
 scrolls into view, and the bytes travel as binary comm buffers. Ratings and notes go to the
-journal through :meth:`~hh_notebook.sweep.Sweep.set_rating`. When blind votes on the sweep's
+journal through :meth:`~hh_notebook.sweep.Sweep.set_rating`. Clip metrics (motion, flicker,
+loudness, cuts...) show as a badge row per clip; the grid ranks and filters clips by them
+(:mod:`~hh_notebook.widgets.grid_metrics`). When blind votes on the sweep's
 clips exist (:func:`hh_notebook.arena`), a panel under the grid shows their ranking and win
 matrix (:meth:`SweepGrid.show_ranking`).
 """
@@ -39,6 +41,7 @@ from ..sweep import Sweep, SweepProgress, SweepResult
 from ..sweep.axes import AxisSpec
 from ..sweep.plan import layout_of
 from .arena import ranking_panel
+from .grid_metrics import GridMetrics
 
 __all__ = ["SweepGrid", "compare"]
 
@@ -60,11 +63,13 @@ class _Source:
     label: str
 
 
-class SweepGrid(anywidget.AnyWidget):
+class SweepGrid(GridMetrics, anywidget.AnyWidget):
     """A grid of a sweep's cells (see the module docs). Build it with :meth:`from_sweep`,
     ``sweep.show()`` or :func:`compare`."""
 
-    _esm = _HERE / "grid.js"
+    # grid_metrics.js goes in front of grid.js: one module, since the widget has no bundler.
+    _esm = "\n".join((_HERE / name).read_text(encoding="utf-8")
+                     for name in ("grid_metrics.js", "grid.js"))
     _css = _HERE / "grid.css"
 
     title = t.Unicode("").tag(sync=True)
@@ -96,6 +101,7 @@ class SweepGrid(anywidget.AnyWidget):
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
         self._ranking_source: Any = None
+        self._init_metrics()
         self._unsubscribe = [
             s.sweep.subscribe(functools.partial(self._on_sweep, i))
             for i, s in enumerate(self._sources)
@@ -116,6 +122,8 @@ class SweepGrid(anywidget.AnyWidget):
         grid.fixed = {k: display_text(v) for k, v in sw.fixed.items()}
         grid.layout = _default_layout(sw.axes)
         grid._ranking_source = sw
+        if isinstance(sweep, SweepResult):
+            grid.show_metrics(0, sweep)
         if sw.client.journal.votes(sweep_arena_id(sw.id)):
             grid._refresh_ranking()
         return grid
@@ -261,6 +269,8 @@ class SweepGrid(anywidget.AnyWidget):
                 source.sweep.stop()
         elif kind == "ranking":
             self._refresh_ranking()
+        elif kind == "measure":
+            self.measure()
 
     def _locate(self, cell_id: str) -> tuple[Sweep, str]:
         source, _, key = cell_id.partition(":")
@@ -413,6 +423,9 @@ def compare(
     layout = _default_layout(sa.axes)
     layout["inner"] = len(axes) - 1
     grid.layout = layout
+    for index, side_result in enumerate((a, b)):
+        if isinstance(side_result, SweepResult):
+            grid.show_metrics(index, side_result)
     return grid
 
 
