@@ -71,6 +71,8 @@ def test_measure_badges_and_sorting_by_a_metric(jupyter_lab: JupyterLab, page: A
     assert "sweep done" in cell_output_text(page, 0)
     wait_for_js(page, "document.querySelectorAll('.hh-grid-pane').length === 3", timeout=60)
     axes_order = page.evaluate(PANES)
+    # One axis: nothing to swap, so no Rows/Columns bar.
+    assert not page.locator(".hh-grid-layout").is_visible()
 
     measure = page.locator(".hh-grid-measure")
     assert measure.is_visible() and measure.inner_text() == "Measure 3 clips"
