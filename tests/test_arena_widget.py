@@ -60,6 +60,9 @@ def synced_text(widget: Arena) -> str:
     embedded = embed_data(views=[widget], state=dependency_state(widget, drop_defaults=False))
     embedded = embedded["manager_state"]["state"]
     assert embedded[widget.model_id]["state"]["pair"] == widget.pair
+    for model in embedded.values():  # the front-end code is the same for every arena
+        for code in ("_esm", "_css"):
+            model["state"].pop(code, None)
     return json.dumps(state) + json.dumps(embedded)
 
 

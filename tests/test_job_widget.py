@@ -226,7 +226,8 @@ def test_embed_export_keeps_the_whole_widget_state_and_no_clip_bytes() -> None:
     widget = JobWidget(_job(Status.FAILED, error="flagged"))
     data = embed_data(views=[widget], drop_defaults=False)
     state = data["manager_state"]["state"][widget.model_id]["state"]
-    assert state["_esm"].startswith("// Job widget front end")
+    assert state["_esm"].startswith("// Shared by every hh_notebook widget")
+    assert "// Job widget front end" in state["_esm"]
     assert state["status"] == "failed" and state["message"] == "flagged"
     assert state["prompt"] == "<b>bold</b> horse"  # the front end renders it as text
     assert "clip" in state and not state["clip"]

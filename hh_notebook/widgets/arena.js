@@ -16,20 +16,6 @@ const AUDIO_ORDER = ["off", "left", "right"];
 // The right clip follows the left one; it is moved when it drifts further than this (s).
 const SYNC_TOLERANCE = 0.15;
 
-function h(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
-function toArrayBuffer(buf) {
-  // Buffers arrive as DataView (Jupyter) or ArrayBuffer / typed arrays (other hosts).
-  if (buf instanceof ArrayBuffer) return buf;
-  if (ArrayBuffer.isView(buf)) return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  return buf;
-}
-
 function button(className, text, title) {
   const node = h("button", className, text);
   node.type = "button";
@@ -186,12 +172,9 @@ function render({ model, el }) {
       return;
     }
     if (msg.type !== "clip" || !p) return;
-    if (!p.chunks) { p.chunks = new Array(msg.count); p.got = 0; }
-    if (p.chunks[msg.index] === undefined) p.got += 1;
-    p.chunks[msg.index] = toArrayBuffer((buffers || [])[0]);
-    if (p.got < msg.count) return;
-    p.url = URL.createObjectURL(new Blob(p.chunks, { type: msg.mime || "video/mp4" }));
-    p.chunks = null;
+    const blob = addChunk(p, msg, (buffers || [])[0]);
+    if (!blob) return;
+    p.url = URL.createObjectURL(blob);
     p.video.src = p.url;
   }
 
@@ -395,14 +378,10 @@ function render({ model, el }) {
   }
 
   // ---------------------------------------------------------------- wiring
-  const observer = typeof IntersectionObserver === "function"
-    ? new IntersectionObserver((entries) => {
-      visible = entries.some((e) => e.isIntersecting);
-      maybeRequest();
-    })
-    : null;
-  if (observer) observer.observe(root);
-  else visible = true;
+  const stopWatching = watchVisible(root, (onScreen) => {
+    visible = onScreen;
+    maybeRequest();
+  });
 
   const onStandings = () => { renderHeader(); renderStandings(); };
   const handlers = [
@@ -426,7 +405,7 @@ function render({ model, el }) {
 
   return () => {
     for (const [name, fn] of handlers) model.off(name, fn);
-    if (observer) observer.disconnect();
+    stopWatching();
     root.removeEventListener("keydown", onKey);
     if (dialog.open) dialog.close();
     for (const p of Object.values(panes)) resetPane(p);

@@ -18,7 +18,6 @@ import html
 import pathlib
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import traitlets as t
 
 from ..arena_session import ArenaSession, Deal
@@ -26,7 +25,9 @@ from ..errors import MediaError, MissingDependency
 from ..journal import VOTE_OUTCOMES, VoteRecord
 from ..media import blind_clip_bytes
 from ..ranking_html import RankingView, win_matrix_svg
+from .assets import esm
 from .job import CHUNK_BYTES
+from .output import SavedView
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,10 +41,10 @@ STANDINGS_ROWS = 8
 STANDINGS_RESAMPLES = 100
 
 
-class Arena(anywidget.AnyWidget):
+class Arena(SavedView):
     """Blind pairwise voting on a session's clips; build it with :func:`arena`."""
 
-    _esm = _HERE / "arena.js"
+    _esm = esm("arena.js")
     _css = _HERE / "arena.css"
 
     title = t.Unicode("").tag(sync=True)
@@ -199,13 +200,6 @@ class Arena(anywidget.AnyWidget):
         return (f"<div class='hh-arena-static'><b>{html.escape(self.title)}</b>: "
                 f"{int(done.get('votes', 0))} votes. Voting needs a running kernel; "
                 "<code>arena.ranking()</code> gives the ranking.</div>")
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        bundle: Any = super()._repr_mimebundle_(**kwargs)
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        if isinstance(data, dict):
-            data = {**data, "text/html": self.static_html()}
-        return data, metadata
 
 
 def _clip_bytes(path: pathlib.Path) -> bytes:

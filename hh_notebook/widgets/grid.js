@@ -14,21 +14,6 @@ const MAX_CLIP_REQUESTS = 4;
 const VISIBLE_RATIO = 0.5;
 const ROLE_NAMES = { rows: "Rows", columns: "Columns", pages: "Pages", inner: "In each cell" };
 
-function h(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
-function toArrayBuffer(buf) {
-  if (buf instanceof ArrayBuffer) return buf;
-  if (buf && buf.buffer instanceof ArrayBuffer) {
-    return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  }
-  return buf;
-}
-
 function formatTime(seconds) {
   if (!isFinite(seconds)) return "0.00";
   return seconds.toFixed(2);
@@ -283,13 +268,10 @@ function render({ model, el }) {
         pane.media.replaceChildren(img);
       }
     } else if (msg.type === "clip") {
-      if (!pane.chunks) { pane.chunks = new Array(msg.count); pane.got = 0; }
-      if (pane.chunks[msg.index] === undefined) pane.got += 1;
-      pane.chunks[msg.index] = bufs[0];
-      if (pane.got < msg.count) return;
-      const url = URL.createObjectURL(new Blob(pane.chunks, { type: msg.mime || "video/mp4" }));
+      const blob = addChunk(pane, msg, bufs[0]);
+      if (!blob) return;
+      const url = URL.createObjectURL(blob);
       urls.add(url);
-      pane.chunks = null;
       pane.clipUrl = url;
       attachVideo(pane, url);
       clipDone(pane);

@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import anywidget
 import traitlets as t
 
 from ..arena_items import sweep_arena_id
@@ -41,7 +40,9 @@ from ..sweep import Sweep, SweepProgress, SweepResult
 from ..sweep.axes import AxisSpec
 from ..sweep.plan import layout_of
 from .arena import ranking_panel
+from .assets import esm
 from .grid_metrics import GridMetrics
+from .output import SavedView
 
 __all__ = ["SweepGrid", "compare"]
 
@@ -63,13 +64,11 @@ class _Source:
     label: str
 
 
-class SweepGrid(GridMetrics, anywidget.AnyWidget):
+class SweepGrid(GridMetrics, SavedView):
     """A grid of a sweep's cells (see the module docs). Build it with :meth:`from_sweep`,
     ``sweep.show()`` or :func:`compare`."""
 
-    # grid_metrics.js goes in front of grid.js: one module, since the widget has no bundler.
-    _esm = "\n".join((_HERE / name).read_text(encoding="utf-8")
-                     for name in ("grid_metrics.js", "grid.js"))
+    _esm = esm("grid_metrics.js", "grid.js")
     _css = _HERE / "grid.css"
 
     title = t.Unicode("").tag(sync=True)
@@ -375,13 +374,6 @@ class SweepGrid(GridMetrics, anywidget.AnyWidget):
             + "".join(rows)
             + "</table></div>"
         )
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        bundle: Any = super()._repr_mimebundle_(**kwargs)
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        if isinstance(data, dict):
-            data = {**data, "text/html": self.static_html()}
-        return data, metadata
 
 
 def compare(

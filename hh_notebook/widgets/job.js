@@ -21,13 +21,6 @@ const STATUS_WORDS = {
   cancelled: "No longer tracked",
 };
 
-function h(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
 function formatSeconds(s) {
   if (s === null || s === undefined || !isFinite(s)) return "–";
   s = Math.max(0, Math.round(s));
@@ -41,13 +34,6 @@ function formatBytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
   return `${(n / (1024 * 1024)).toFixed(1)} MB`;
-}
-
-function toArrayBuffer(buf) {
-  // Buffers arrive as DataView (Jupyter) or ArrayBuffer / typed arrays (other hosts).
-  if (buf instanceof ArrayBuffer) return buf;
-  if (ArrayBuffer.isView(buf)) return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  return buf;
 }
 
 let viewCounter = 0;
@@ -124,7 +110,8 @@ function render({ model, el }) {
   let clipUrl = null;
   let posterUrl = null;
   let requested = null; // request id in flight
-  let parts = null; // collected chunks of the clip being received
+  const parts = { chunks: null, got: 0 }; // chunks of the clip being received
+  let posterBlob = null;
   let visible = false;
   let elapsedBase = 0;
   let elapsedAt = performance.now();
@@ -262,7 +249,8 @@ function render({ model, el }) {
     const clip = model.get("clip") || {};
     if (!visible || clipUrl || requested || model.get("status") !== "succeeded" || !clip.name) return;
     requested = `${viewId}-${Date.now().toString(36)}`;
-    parts = null;
+    parts.chunks = null;
+    posterBlob = null;
     playerNote.textContent = "Loading the clip…";
     model.send({ type: "request_clip", request_id: requested });
   }
@@ -275,35 +263,30 @@ function render({ model, el }) {
       return;
     }
     if (msg.type !== "clip") return;
-    if (!parts) parts = { chunks: new Array(msg.count), got: 0, poster: null };
-    const bufs = (buffers || []).map(toArrayBuffer);
-    if (parts.chunks[msg.index] === undefined) parts.got += 1;
-    parts.chunks[msg.index] = bufs[0];
-    if (msg.poster_mime && bufs.length > 1) parts.poster = new Blob([bufs[1]], { type: msg.poster_mime });
-    if (parts.got < msg.count) return;
+    const bufs = buffers || [];
+    if (msg.poster_mime && bufs.length > 1) {
+      posterBlob = new Blob([toArrayBuffer(bufs[1])], { type: msg.poster_mime });
+    }
+    const blob = addChunk(parts, msg, bufs[0]);
+    if (!blob) return;
     revoke();
-    const blob = new Blob(parts.chunks, { type: msg.mime || "video/mp4" });
     clipUrl = URL.createObjectURL(blob);
-    if (parts.poster) {
-      posterUrl = URL.createObjectURL(parts.poster);
+    if (posterBlob) {
+      posterUrl = URL.createObjectURL(posterBlob);
       video.poster = posterUrl;
     }
     video.src = clipUrl;
     download.href = clipUrl;
     download.download = msg.name || "clip.mp4";
-    parts = null;
+    posterBlob = null;
     requested = null;
     renderPlayer();
   }
 
-  const observer = typeof IntersectionObserver === "function"
-    ? new IntersectionObserver((entries) => {
-      visible = entries.some((e) => e.isIntersecting);
-      maybeRequestClip();
-    })
-    : null;
-  if (observer) observer.observe(root);
-  else visible = true; // Hosts without IntersectionObserver: load right away.
+  const stopWatching = watchVisible(root, (onScreen) => {
+    visible = onScreen;
+    maybeRequestClip();
+  });
 
   retryButton.addEventListener("click", () => {
     retryButton.disabled = true;
@@ -368,7 +351,7 @@ function render({ model, el }) {
 
   return () => {
     clearInterval(ticker);
-    if (observer) observer.disconnect();
+    stopWatching();
     for (const [names, fn] of handlers) each(names, fn, "off");
     video.pause();
     video.removeAttribute("src");

@@ -21,14 +21,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import anywidget
 import traitlets as t
 
 from ..media import poster_frame, probe_clip
 from ..present import describe_params, job_cost_text, normalise_progress, status_value
 from ..runtime import spawn
 from ..views.static import JobSnapshot, static_html
-from .output import display_view
+from .assets import esm
+from .output import SavedView
 
 __all__ = ["JobWidget"]
 
@@ -38,7 +38,7 @@ _HERE = pathlib.Path(__file__).parent
 CHUNK_BYTES = 2 * 1024 * 1024
 TERMINAL = frozenset({"succeeded", "failed", "expired"})
 
-class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
+class JobWidget(SavedView):
     """Live view of one job: request, estimate, progress, then the clip with its audio.
 
     Build it from a submitted :class:`~hh_notebook.jobs.Job`, or from a request before it is
@@ -47,7 +47,7 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
     fallback is refreshed when the job ends.
     """
 
-    _esm = _HERE / "job.js"
+    _esm = esm("job.js")
     _css = _HERE / "job.css"
 
     prompt = t.Unicode("").tag(sync=True)
@@ -86,7 +86,6 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self.job: Any = None
         self.client = client
         self._unsubscribe: Callable[[], None] | None = None
-        self._handles: list[Any] = []
         self._lock = threading.RLock()
         self._video_path: pathlib.Path | None = None
         self.on_msg(self._on_front_end_message)
@@ -326,30 +325,16 @@ class JobWidget(anywidget.AnyWidget):  # type: ignore[misc]
         """The exported-notebook view: see :func:`hh_notebook.views.static.static_html`."""
         return static_html(self.snapshot(status))
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        data = dict(data)
-        data["text/html"] = self.static_html(self._display_status)
-        return data, metadata
-
     _display_status: str | None = None
 
-    def show(self) -> JobWidget:
-        """Display the widget and remember where, so the output is refreshed when the job ends."""
-        handle = display_view(self, refreshable=True)
-        if handle is not None:
-            self._handles.append(handle)
-        return self
+    def _saved_html(self) -> str:
+        return self.static_html(self._display_status)
 
-    def _update_displays(self, status: str) -> None:
+    def _update_displays(self, status: str | None = None) -> None:
+        """Rewrite the saved outputs, as of ``status`` (the job's own when None)."""
         self._display_status = status
         try:
-            for handle in self._handles:
-                with contextlib.suppress(Exception):
-                    handle.update(self)
+            super()._update_displays()
         finally:
             self._display_status = None
 

@@ -10,11 +10,17 @@ expression replaces what was appended.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+import anywidget
 
 from ..runtime import in_marimo
 
-__all__ = ["display_view"]
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["SavedView", "display_view"]
 
 
 def display_view(view: Any, *, refreshable: bool = False) -> Any:
@@ -31,3 +37,47 @@ def display_view(view: Any, *, refreshable: bool = False) -> Any:
         return display(view, display_id=True)
     display(view)
     return None
+
+
+class SavedView(anywidget.AnyWidget):  # type: ignore[misc]
+    """An anywidget whose saved output still reads without a kernel.
+
+    A notebook keeps a widget's ``text/html`` part beside its view: here that is
+    :meth:`static_html`, so the file opened on GitHub, in nbconvert's HTML or in a notebook
+    without the kernel shows the clip's poster, the grid's table, the board's shots.
+    :meth:`show` displays the widget and remembers where, and :meth:`_update_displays` rewrites
+    those saved outputs once the view's state settles (a job ends, a scene is stitched).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._handles: list[Any] = []
+
+    def static_html(self) -> str:
+        """The view as plain HTML (every subclass says what it shows)."""
+        raise NotImplementedError
+
+    def _saved_html(self) -> str:
+        return self.static_html()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle: Any = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        if isinstance(data, dict):
+            data = {**data, "text/html": self._saved_html()}
+        return data, metadata
+
+    def show(self) -> Self:
+        """Display the widget below the running cell and remember where, so that its saved
+        output is refreshed when its state settles; returns the widget."""
+        handle = display_view(self, refreshable=True)
+        if handle is not None:
+            self._handles.append(handle)
+        return self
+
+    def _update_displays(self) -> None:
+        for handle in self._handles:
+            with contextlib.suppress(Exception):  # a closed or cleared output
+                handle.update(self)

@@ -16,19 +16,6 @@ const SCENE_WORDS = {
   stitching: "Stitching the shots…", failed: "Stitching failed", ready: "",
 };
 
-function h(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
-function toArrayBuffer(buf) {
-  if (buf instanceof ArrayBuffer) return buf;
-  if (ArrayBuffer.isView(buf)) return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  return buf;
-}
-
 let viewCounter = 0;
 
 function render({ model, el }) {
@@ -209,12 +196,10 @@ function render({ model, el }) {
       return;
     }
     if (msg.type !== "clip") return;
-    if (!pending.chunks) pending.chunks = new Array(msg.count);
-    if (pending.chunks[msg.index] === undefined) pending.got += 1;
-    pending.chunks[msg.index] = bufs[0];
-    if (pending.got < msg.count) return;
+    const blob = addChunk(pending, msg, bufs[0]);
+    if (!blob) return;
     revokeScene();
-    sceneUrl = URL.createObjectURL(new Blob(pending.chunks, { type: msg.mime || "video/mp4" }));
+    sceneUrl = URL.createObjectURL(blob);
     sceneKey = pending.key;
     video.src = sceneUrl;
     download.href = sceneUrl;
@@ -223,15 +208,11 @@ function render({ model, el }) {
     renderScene();
   }
 
-  const observer = typeof IntersectionObserver === "function"
-    ? new IntersectionObserver((entries) => {
-      visible = entries.some((e) => e.isIntersecting);
-      askThumbs();
-      askScene();
-    })
-    : null;
-  if (observer) observer.observe(root);
-  else visible = true;
+  const stopWatching = watchVisible(root, (onScreen) => {
+    visible = onScreen;
+    askThumbs();
+    askScene();
+  });
 
   confirmYes.addEventListener("click", () => {
     confirmYes.disabled = true;
@@ -255,7 +236,7 @@ function render({ model, el }) {
   renderScene();
 
   return () => {
-    if (observer) observer.disconnect();
+    stopWatching();
     for (const [name, fn] of handlers) model.off(name, fn);
     video.pause();
     video.removeAttribute("src");

@@ -21,7 +21,6 @@ import html
 import pathlib
 from typing import Any
 
-import anywidget
 import traitlets as t
 
 from ..errors import BudgetExceeded, HHError
@@ -30,7 +29,8 @@ from ..present import cost_text, one_line, shorten
 from ..runtime import spawn
 from ..storyboard import Storyboard, StoryboardResult
 from ..views.static import clip_src, small_poster
-from .output import display_view
+from .assets import esm
+from .output import SavedView
 
 __all__ = ["StoryboardWidget"]
 
@@ -43,11 +43,11 @@ THUMB_SIZE = 320
 STATIC_THUMB_SIZE = 160
 
 
-class StoryboardWidget(anywidget.AnyWidget):  # type: ignore[misc]
+class StoryboardWidget(SavedView):
     """A live strip of a storyboard's shots and its stitched scene. Build it with
     ``board.show()`` (or ``StoryboardWidget(board)``)."""
 
-    _esm = _HERE / "storyboard.js"
+    _esm = esm("storyboard.js")
     _css = _HERE / "storyboard.css"
 
     title = t.Unicode("").tag(sync=True)
@@ -65,7 +65,6 @@ class StoryboardWidget(anywidget.AnyWidget):  # type: ignore[misc]
     def __init__(self, board: Storyboard | StoryboardResult, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.board: Storyboard = board.board if isinstance(board, StoryboardResult) else board
-        self._handles: list[Any] = []
         self._thumbs: dict[tuple[int, str], bytes] = {}
         self._shown = ""
         if self.board.complete:  # shown after a restart: the scene of the kept takes
@@ -262,26 +261,6 @@ class StoryboardWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 f"<div><b>{_e(self.title)}</b></div>"
                 f'<div style="display:flex;gap:6px;flex-wrap:wrap">{"".join(cards)}</div>'
                 f"{video}</div>")
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        bundle: Any = super()._repr_mimebundle_(**kwargs)
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        if isinstance(data, dict):
-            data = {**data, "text/html": self.static_html()}
-        return data, metadata
-
-    def show(self) -> StoryboardWidget:
-        """Display the strip and remember where, so its static HTML is refreshed once the
-        scene is stitched."""
-        handle = display_view(self, refreshable=True)
-        if handle is not None:
-            self._handles.append(handle)
-        return self
-
-    def _update_displays(self) -> None:
-        for handle in self._handles:
-            with contextlib.suppress(Exception):
-                handle.update(self)
 
     def close(self) -> None:
         """Stop following the board and close the widget."""
