@@ -25,7 +25,7 @@ from ..errors import MediaError, MissingDependency
 from ..journal import VOTE_OUTCOMES, VoteRecord
 from ..media import blind_clip_bytes
 from ..ranking_html import RankingView, win_matrix_svg
-from .assets import esm
+from .assets import css, esm
 from .job import CHUNK_BYTES
 from .output import SavedView
 
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Arena", "arena", "ranking_panel"]
 
-_HERE = pathlib.Path(__file__).parent
 #: Lines of the standings under the clips.
 STANDINGS_ROWS = 8
 #: Bootstrap resamples behind the standings' intervals (refreshed after every vote).
@@ -45,7 +44,7 @@ class Arena(SavedView):
     """Blind pairwise voting on a session's clips; build it with :func:`arena`."""
 
     _esm = esm("arena.js")
-    _css = _HERE / "arena.css"
+    _css = css("arena.css")
 
     title = t.Unicode("").tag(sync=True)
     #: The pair on screen, as an opaque token ("" when there is none).

@@ -40,13 +40,12 @@ from ..sweep import Sweep, SweepProgress, SweepResult
 from ..sweep.axes import AxisSpec
 from ..sweep.plan import layout_of
 from .arena import ranking_panel
-from .assets import esm
+from .assets import css, esm
 from .grid_metrics import GridMetrics
 from .output import SavedView
 
 __all__ = ["SweepGrid", "compare"]
 
-_HERE = pathlib.Path(__file__).parent
 #: Clip bytes go out in chunks of this size (one comm message each).
 CHUNK_BYTES = 2 * 1024 * 1024
 #: Trait updates from a busy sweep are batched to at most one per this many seconds.
@@ -69,7 +68,7 @@ class SweepGrid(GridMetrics, SavedView):
     ``sweep.show()`` or :func:`compare`."""
 
     _esm = esm("grid_metrics.js", "grid.js")
-    _css = _HERE / "grid.css"
+    _css = css("grid.css")
 
     title = t.Unicode("").tag(sync=True)
     #: Parameters shared by every cell: label → text.
@@ -118,7 +117,7 @@ class SweepGrid(GridMetrics, SavedView):
         source = _Source(sw, sw.id)
         grid = cls([source], axes, **kwargs)
         grid.title = kwargs.get("title") or f"Sweep {sw.id}: {sw.size} clips"
-        grid.fixed = {k: display_text(v) for k, v in sw.fixed.items()}
+        grid.fixed = {k: display_text(v) for k, v in sw.fixed.items() if v is not None}
         grid.layout = _default_layout(sw.axes)
         grid._ranking_source = sw
         if isinstance(sweep, SweepResult):
@@ -411,6 +410,7 @@ def compare(
         if fixed_b.get(k) == v
         else f"{display_text(v)} | {display_text(fixed_b.get(k))}"
         for k, v in fixed_a.items()
+        if v is not None or fixed_b.get(k) is not None
     }
     layout = _default_layout(sa.axes)
     layout["inner"] = len(axes) - 1

@@ -27,12 +27,11 @@ from ..media import poster_frame, probe_clip
 from ..present import describe_params, job_cost_text, normalise_progress, status_value
 from ..runtime import spawn
 from ..views.static import JobSnapshot, static_html
-from .assets import esm
+from .assets import css, esm
 from .output import SavedView
 
 __all__ = ["JobWidget"]
 
-_HERE = pathlib.Path(__file__).parent
 #: Clip bytes go to the browser in chunks of this size (one comm message each), so that no
 #: single websocket frame grows with the clip.
 CHUNK_BYTES = 2 * 1024 * 1024
@@ -48,7 +47,7 @@ class JobWidget(SavedView):
     """
 
     _esm = esm("job.js")
-    _css = _HERE / "job.css"
+    _css = css("job.css")
 
     prompt = t.Unicode("").tag(sync=True)
     negative_prompt = t.Unicode("").tag(sync=True)

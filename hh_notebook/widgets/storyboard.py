@@ -29,12 +29,11 @@ from ..present import cost_text, one_line, shorten
 from ..runtime import spawn
 from ..storyboard import Storyboard, StoryboardResult
 from ..views.static import clip_src, small_poster
-from .assets import esm
+from .assets import css, esm
 from .output import SavedView
 
 __all__ = ["StoryboardWidget"]
 
-_HERE = pathlib.Path(__file__).parent
 #: Clip bytes go out in chunks of this size (one comm message each).
 CHUNK_BYTES = 2 * 1024 * 1024
 #: Longest side of a shot's thumbnail sent to the strip (pixels).
@@ -48,7 +47,7 @@ class StoryboardWidget(SavedView):
     ``board.show()`` (or ``StoryboardWidget(board)``)."""
 
     _esm = esm("storyboard.js")
-    _css = _HERE / "storyboard.css"
+    _css = css("storyboard.css")
 
     title = t.Unicode("").tag(sync=True)
     #: One small dict per shot (no bytes): number, prompt, status, progress, cost, take...
