@@ -30,6 +30,8 @@ __all__ = [
     "PAGES",
     "PROVIDERS",
     "REQUEST_PARAMS",
+    "SANDBOX",
+    "SANDBOX_PROTOCOL",
     "Contract",
     "ImageRules",
     "Price",
@@ -41,6 +43,7 @@ __all__ = [
     "duration_range",
     "facts",
     "price",
+    "protocol_of",
     "versions",
 ]
 
@@ -61,6 +64,10 @@ PAGES: Mapping[str, str] = MappingProxyType({
 #: Provider names, in the order used to pick one from the environment.
 #: ``"openai"`` is the OpenAI-style aggregator serving HappyHorse 1.0.
 PROVIDERS: tuple[str, ...] = ("segmind", "apiframe", "hiapi", "openai")
+#: The name that asks for the local sandbox (``provider="sandbox"``): it speaks the protocol
+#: of :data:`SANDBOX_PROTOCOL`, makes synthetic clips and is never paid.
+SANDBOX = "sandbox"
+SANDBOX_PROTOCOL = "segmind"
 #: The three HappyHorse tasks.
 MODES: tuple[str, ...] = ("t2v", "i2v", "r2v")
 #: The request parameters a contract can map (``GenerationRequest`` attribute names).
@@ -83,6 +90,10 @@ MAX_SEED = 2_147_483_647
 #: Prompt length: 5000 characters, 2500 when Chinese (source: aggregator).
 MAX_PROMPT_CHARS = 5000
 MAX_PROMPT_CHARS_CHINESE = 2500
+#: The negative prompt (no page gives a limit): the prompt's, the only text limit documented.
+MAX_NEGATIVE_PROMPT_CHARS, MAX_NEGATIVE_PROMPT_CHARS_CHINESE = 5000, 2500
+#: URLs (no page gives a limit): RFC 9110 §4.1 asks for support of 8000 octets, no more.
+MAX_URL_CHARS = 8000
 #: Reference images per request (sources: segmind-1.1, apiframe, aggregator).
 MAX_REFERENCES = 9
 REFERENCE_TYPES: tuple[str, ...] = ("subject", "style")
@@ -93,12 +104,14 @@ ALL_VERSIONS: tuple[str, ...] = ("1.1", "1.0")
 @dataclass(frozen=True)
 class ImageRules:
     """Limits on input images (source: aggregator; the other pages agree). ``max_aspect``
-    0 means no aspect limit."""
+    0 means no aspect limit. ``max_pixels`` (no page gives one) is Pillow's decompression-bomb
+    threshold: a header claiming more is refused before it is decoded."""
 
     formats: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
     min_side: int = 300
     max_bytes: int = 10 * 1024 * 1024
     max_aspect: float = 2.5
+    max_pixels: int = 89_478_485
 
 
 IMAGE_RULES = ImageRules()
@@ -427,6 +440,16 @@ CONTRACTS: Mapping[tuple[str, str, str], Contract] = MappingProxyType(_build_con
 
 
 # ------------------------------------------------------------------------------- look-ups
+
+
+def protocol_of(provider: str) -> str:
+    """The provider whose protocol, limits and prices a name stands for: ``"sandbox"`` is
+    Segmind's; a provider name is itself.
+
+    >>> protocol_of("sandbox"), protocol_of("hiapi")
+    ('segmind', 'hiapi')
+    """
+    return SANDBOX_PROTOCOL if provider == SANDBOX else provider
 
 
 def facts(provider: str) -> ProviderFacts:
