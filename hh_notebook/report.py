@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .media import contact_sheet, poster_frame
-from .present import display_text, format_money
+from .present import SANDBOX_LABEL, display_text, format_money
 from .ranking_html import RankingView
 from .report_metrics import (
     SORT_CSS,
@@ -95,8 +95,11 @@ def export_report(
                  _ranking_section(ranking))
     out_file.write_text(page, encoding="utf-8")
     if not single_file:
-        result.to_csv(target / "results.csv")
-        result.to_json(target / "results.json")
+        # The tables point at the report's own copies, relative to the report: the folder
+        # can be moved or sent, and a spreadsheet opened from it finds the clips.
+        copies = {row.key: urls["clip"] for row, urls in zip(rows, media) if "clip" in urls}
+        result.to_csv(target / "results.csv", video_paths=copies)
+        result.to_json(target / "results.json", video_paths=copies)
     else:
         size = out_file.stat().st_size
         if size > SINGLE_FILE_WARN_BYTES:
@@ -169,8 +172,11 @@ def _media_for(
 
 
 def _request_json(row: SweepRow) -> str:
+    request = row.request.to_dict()
+    # The version the clip was made with (the provider's default when none was asked for).
+    request["model"] = request.get("model") or row.params.get("model")
     return json.dumps(
-        {"provider": row.provider, "job_id": row.job_id, "request": row.request.to_dict()},
+        {"provider": row.provider, "job_id": row.job_id, "request": request},
         indent=2,
         ensure_ascii=False,
     )
@@ -220,6 +226,8 @@ def _e(value: Any) -> str:
 def _cost_text(record: dict[str, Any]) -> str:
     if record.get("from_cache"):
         return "$0 (journal)"
+    if record.get("sandbox") and record.get("status") == "succeeded":
+        return SANDBOX_LABEL
     cost = record.get("cost")
     if cost is None:
         return "price not published" if record.get("status") == "succeeded" else ""
@@ -228,12 +236,13 @@ def _cost_text(record: dict[str, Any]) -> str:
 
 def _total_text(result: SweepResult) -> str:
     totals: dict[str, float] = {}
-    unpriced = 0
+    unpriced = sandbox = 0
     for record in result.to_records():
         if record.get("from_cache") or record.get("status") != "succeeded":
             continue
-        if record.get("cost") is None:
-            unpriced += 1
+        if record.get("sandbox") or record.get("cost") is None:
+            sandbox += bool(record.get("sandbox"))
+            unpriced += not record.get("sandbox")
             continue
         currency = record.get("currency") or "USD"
         totals[currency] = totals.get(currency, 0.0) + float(record["cost"])
@@ -241,6 +250,8 @@ def _total_text(result: SweepResult) -> str:
     text = " + ".join(parts) or "$0.00"
     if unpriced:
         text += f" + {unpriced} clip(s) without a published price"
+    if sandbox:
+        text += f" · {sandbox} sandbox clip(s) — not paid"
     return text
 
 
