@@ -258,6 +258,9 @@ class Client:
         :class:`~hh_notebook.errors.SubmitUncertain` (each with ``.job``), and
         :class:`TimeoutError` after ``timeout`` real seconds (the job goes on).
         """
+        problem = None if timeout is None else check_number("timeout", timeout)
+        if problem is not None:  # checked before anything is sent (NaN would never end)
+            raise ValidationError([problem])
         job = await self.submit(request_or_prompt, force=force, tags=tags, **params)
         unsubscribe = job.subscribe(TextProgress()) if progress else None
         try:

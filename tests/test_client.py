@@ -291,3 +291,19 @@ def test_two_clients_never_track_the_same_job_twice(sandbox, tmp_path) -> None:
     downloads = [e for e in log_for(sandbox, "download", "apiframe")
                  if e.get("job_id") == job.provider_job_id]
     assert len(downloads) == 1
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1, 0])
+def test_a_timeout_that_never_ends_is_refused_before_sending(sandbox, tmp_path, timeout) -> None:
+    client = make_client(sandbox, "segmind", tmp_path)
+    before = len(sandbox.request_log())
+    with pytest.raises(ValidationError, match="timeout"):
+        client.generate("a fox", timeout=timeout)
+    assert len(sandbox.request_log()) == before and client.jobs() == []
+
+
+@pytest.mark.parametrize("scale", [float("nan"), float("inf"), 0, -0.5])
+def test_a_time_scale_that_never_ends_is_refused(sandbox, tmp_path, scale) -> None:
+    with pytest.raises(ValidationError, match="time_scale"):
+        Client(provider="segmind", base_url=sandbox.base_url, data_dir=tmp_path,
+               time_scale=scale)

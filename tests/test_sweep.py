@@ -554,3 +554,13 @@ def test_the_csv_never_holds_a_spreadsheet_formula(
     text = result.refresh().to_csv()
     assert "'=HYPERLINK" in text and "'+1 for this one" in text
     assert ",=" not in text and ",+" not in text
+
+
+def test_a_sweep_timeout_that_never_ends_is_refused(
+    sandbox: Sandbox, make_client: Callable[..., Client]
+) -> None:
+    sw = sweep(PROMPT, client=make_client(sandbox), seed="131-132", **CHEAP)
+    mark = log_mark(sandbox)
+    with pytest.raises(ValidationError, match="timeout"):
+        sw.run(budget=5, timeout=float("nan"))
+    assert submits(sandbox, mark) == []

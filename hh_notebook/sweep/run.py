@@ -17,7 +17,8 @@ from typing import Any
 
 from .. import catalog
 from ..client import Client, Prepared
-from ..errors import SubmitUncertain
+from ..config import check_number
+from ..errors import SubmitUncertain, ValidationError
 from ..jobs import Job
 from ..present import TextProgress, is_sandbox_work, shorten
 from ..pricing import CostEstimate, estimate_cost
@@ -202,6 +203,9 @@ class Sweep(SweepState):
         timeout: float | None = None,
     ) -> SweepResult:
         """The non-blocking form of :meth:`run` (``await sweep.run_async()``)."""
+        problem = None if timeout is None else check_number("timeout", timeout)
+        if problem is not None:
+            raise ValidationError([problem])
         if not confirm:
             self.check_budget(budget)
         self._load_previous()
