@@ -106,7 +106,7 @@ class ConfigView:
 
     def _summary(self) -> list[tuple[str, str]]:
         where = (
-            f"{self.base_url} (local sandbox: synthetic clips)"
+            f"{self.base_url} (sandbox: synthetic clips, nothing is paid)"
             if self.is_sandbox
             else self.base_url
         )
