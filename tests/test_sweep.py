@@ -564,3 +564,12 @@ def test_a_sweep_timeout_that_never_ends_is_refused(
     with pytest.raises(ValidationError, match="timeout"):
         sw.run(budget=5, timeout=float("nan"))
     assert submits(sandbox, mark) == []
+
+
+def test_a_sandbox_sweep_never_speaks_of_money_spent(
+    sandbox: Sandbox, make_client: Callable[..., Client]
+) -> None:
+    sw = sweep(PROMPT, client=make_client(sandbox), seed="141-142", **CHEAP)
+    preview = sw.preview_text()
+    assert "sandbox — not paid" in preview and "spent" not in preview
+    assert "at the providers' prices (sandbox — not paid)" in str(sw.estimate())

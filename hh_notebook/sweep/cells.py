@@ -42,6 +42,8 @@ class SweepProgress:
     unpriced: int = 0
     #: Clips made on a sandbox: never paid, never in ``spent``.
     sandbox: int = 0
+    #: The sweep runs on a sandbox: nothing it does is paid.
+    on_sandbox: bool = False
 
     @property
     def finished(self) -> bool:
@@ -59,7 +61,7 @@ class SweepProgress:
                 parts.append(f"{count} {name}")
         if self.unpriced:
             spent += f" + {self.unpriced} clip(s) without a published price"
-        if self.sandbox and not self.spent and not self.unpriced:
+        if (self.sandbox or self.on_sandbox) and not self.spent and not self.unpriced:
             return " · ".join(parts) + f" · {SANDBOX_LABEL}"
         if self.sandbox:
             spent += f" · {self.sandbox} sandbox clip(s) — not paid"
@@ -91,8 +93,9 @@ class CellRun:
     progress: float | None = None
 
 
-def progress_of(runs: list[CellRun]) -> SweepProgress:
-    """Counts for a sweep whose cells are in the states ``runs``."""
+def progress_of(runs: list[CellRun], on_sandbox: bool = False) -> SweepProgress:
+    """Counts for a sweep whose cells are in the states ``runs`` (``on_sandbox``: the sweep
+    runs on a sandbox)."""
     counts = {s: 0 for s in CELL_STATUSES}
     spent: dict[str, float] = {}
     cached = unpriced = sandbox = 0
@@ -119,6 +122,7 @@ def progress_of(runs: list[CellRun]) -> SweepProgress:
         spent=spent,
         unpriced=unpriced,
         sandbox=sandbox,
+        on_sandbox=on_sandbox,
     )
 
 
@@ -278,7 +282,7 @@ class SweepState:
         self._load_previous()
         with self._lock:
             runs = list(self._runs.values())
-        return progress_of(runs)
+        return progress_of(runs, self.client.is_sandbox)
 
     def cell_state(self, key: str) -> dict[str, Any]:
         """A snapshot of one cell's run: status, job id, cost, timings, clip path, error."""
