@@ -426,12 +426,20 @@ _ALIASES = {
     "end_frame": "last_frame", "end_image": "last_frame", "last_image": "last_frame",
 }
 _AUDIO_WORDS = frozenset({"audio_file", "audio_url", "sound", "music", "voice", "speech"})
+#: Where things go that are not part of a request.
+_ELSEWHERE = {name: f"{name}= belongs to the client, not the request: hh.Client({name}=...)"
+              + (", or hh.generate(prompt, provider=...) for one call" if name == "provider"
+                 else "")
+              for name in ("provider", "api_key", "base_url", "sandbox", "data_dir")}
 
 
 def unknown_parameter_message(names: list[str], fields: frozenset[str]) -> str:
     """What to say about parameters a request does not have: the name meant, if guessable."""
     lines = []
     for name in names:
+        if name in _ELSEWHERE:
+            lines.append(f"{name!r} is not a GenerationRequest parameter: {_ELSEWHERE[name]}")
+            continue
         if name in _AUDIO_WORDS:
             lines.append(
                 f"{name!r} is not a GenerationRequest parameter: HappyHorse generates "
