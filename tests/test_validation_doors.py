@@ -13,7 +13,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from test_validation_table import BAD_REQUESTS, as_options, names_every_field
 
-from hh_notebook import catalog
+from hh_notebook import catalog, config
 from hh_notebook.cli import main
 from hh_notebook.journal import Journal
 from hh_notebook.sandbox import Sandbox
@@ -209,6 +209,8 @@ def test_each_command_mistake_is_one_line_and_exit_2(capsys, monkeypatch, data_d
                                                      words) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    # As in a fresh process: no local sandbox started yet by an earlier test.
+    monkeypatch.setattr(config, "_sandbox", None)
     folder = tmp_path / "a-folder"
     folder.mkdir()
     argv = [a.replace("{file}", _a_file(tmp_path)).replace("{folder}", str(folder))
