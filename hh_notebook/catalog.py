@@ -30,8 +30,7 @@ __all__ = [
     "PAGES",
     "PROVIDERS",
     "REQUEST_PARAMS",
-    "SANDBOX",
-    "SANDBOX_PROTOCOL",
+    "SANDBOX", "SANDBOX_PROTOCOL",
     "Contract",
     "ImageRules",
     "Price",
@@ -64,10 +63,8 @@ PAGES: Mapping[str, str] = MappingProxyType({
 #: Provider names, in the order used to pick one from the environment.
 #: ``"openai"`` is the OpenAI-style aggregator serving HappyHorse 1.0.
 PROVIDERS: tuple[str, ...] = ("segmind", "apiframe", "hiapi", "openai")
-#: The name that asks for the local sandbox (``provider="sandbox"``): it speaks the protocol
-#: of :data:`SANDBOX_PROTOCOL`, makes synthetic clips and is never paid.
-SANDBOX = "sandbox"
-SANDBOX_PROTOCOL = "segmind"
+#: ``provider="sandbox"``: the local sandbox speaking this protocol (synthetic, never paid).
+SANDBOX, SANDBOX_PROTOCOL = "sandbox", "segmind"
 #: The three HappyHorse tasks.
 MODES: tuple[str, ...] = ("t2v", "i2v", "r2v")
 #: The request parameters a contract can map (``GenerationRequest`` attribute names).
@@ -90,15 +87,13 @@ MAX_SEED = 2_147_483_647
 #: Prompt length: 5000 characters, 2500 when Chinese (source: aggregator).
 MAX_PROMPT_CHARS = 5000
 MAX_PROMPT_CHARS_CHINESE = 2500
-#: The negative prompt (no page gives a limit): the prompt's, the only text limit documented.
-MAX_NEGATIVE_PROMPT_CHARS, MAX_NEGATIVE_PROMPT_CHARS_CHINESE = 5000, 2500
-#: URLs (no page gives a limit): RFC 9110 §4.1 asks for support of 8000 octets, no more.
-MAX_URL_CHARS = 8000
+#: The negative prompt (no page gives a limit): the prompt's, the only text limit documented;
+#: URLs (no page either): RFC 9110 §4.1 asks for support of 8000 octets, no more.
+MAX_NEGATIVE_PROMPT_CHARS, MAX_NEGATIVE_PROMPT_CHARS_CHINESE, MAX_URL_CHARS = 5000, 2500, 8000
 #: Reference images per request (sources: segmind-1.1, apiframe, aggregator).
 MAX_REFERENCES = 9
 REFERENCE_TYPES: tuple[str, ...] = ("subject", "style")
-#: Every model version any provider serves, newest first.
-ALL_VERSIONS: tuple[str, ...] = ("1.1", "1.0")
+ALL_VERSIONS: tuple[str, ...] = ("1.1", "1.0")  # every version any provider serves, newest first
 
 
 @dataclass(frozen=True)
@@ -443,8 +438,7 @@ CONTRACTS: Mapping[tuple[str, str, str], Contract] = MappingProxyType(_build_con
 
 
 def protocol_of(provider: str) -> str:
-    """The provider whose protocol, limits and prices a name stands for: ``"sandbox"`` is
-    Segmind's; a provider name is itself.
+    """The provider whose protocol, limits and prices a name stands for (``"sandbox"``: Segmind).
 
     >>> protocol_of("sandbox"), protocol_of("hiapi")
     ('segmind', 'hiapi')

@@ -153,7 +153,7 @@ def budget_refusal(exc: Any) -> str:
     needed = getattr(exc, "needed", None)
     if not needed and not getattr(exc, "unknown", 0):
         return " ".join(str(exc).split())
-    return f"{exc.summary} {budget_advice(needed, exc.unknown, 'cli')}"
+    return f"{exc.summary} {budget_advice(needed or {}, exc.unknown, 'cli')}"
 
 
 def did_you_mean(word: str, door: str | None = None) -> str:

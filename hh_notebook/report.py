@@ -23,7 +23,9 @@ above :data:`SINGLE_FILE_WARN_BYTES`.
 from __future__ import annotations
 
 import base64
+import csv
 import html
+import io
 import json
 import os
 import pathlib
@@ -49,7 +51,7 @@ from .report_metrics import (
 if TYPE_CHECKING:  # pragma: no cover
     from .sweep import SweepResult, SweepRow
 
-__all__ = ["SINGLE_FILE_WARN_BYTES", "ReportSizeWarning", "export_report"]
+__all__ = ["SINGLE_FILE_WARN_BYTES", "ReportSizeWarning", "export_report", "records_csv"]
 
 #: Single-file reports above this size trigger a :class:`ReportSizeWarning`.
 SINGLE_FILE_WARN_BYTES = 50 * 1024 * 1024
@@ -113,6 +115,34 @@ def export_report(
     return out_file
 
 
+def records_csv(records: list[dict[str, Any]]) -> str:
+    """Table rows as CSV (the union of their keys as columns). Text a spreadsheet would run
+    as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: a
+    prompt, a note) gets a leading ``'``, which spreadsheets show as text.
+
+    >>> print(records_csv([{"prompt": "=1+1", "seed": 3}]), end="")
+    prompt,seed
+    '=1+1,3
+    """
+    names: list[str] = []
+    for record in records:
+        names += [k for k in record if k not in names]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: _csv_cell(v) for k, v in record.items()})
+    return buf.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value
+
+
 # -------------------------------------------------------------------------------- assets
 
 
@@ -174,7 +204,7 @@ def _media_for(
 def _request_json(row: SweepRow) -> str:
     request = row.request.to_dict()
     # The version the clip was made with (the provider's default when none was asked for).
-    request["model"] = request.get("model") or row.params.get("model")
+    request["model"] = request.get("model") or getattr(row, "params", {}).get("model")
     return json.dumps(
         {"provider": row.provider, "job_id": row.job_id, "request": request},
         indent=2,

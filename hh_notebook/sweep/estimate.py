@@ -28,9 +28,11 @@ __all__ = [
     "SweepEstimate",
     "SweepSettings",
     "budget_limits",
+    "check_budget",
     "check_concurrency",
     "over_budget",
     "parse_budget",
+    "refuse_above",
     "settings",
 ]
 
@@ -242,30 +244,38 @@ def _raise_to(amount: float, currency: str) -> float:
 
 def over_budget(est: SweepEstimate, budget: Budget | None, sweep_id: str) -> None:
     """Raise :class:`~hh_notebook.errors.BudgetExceeded` when the new clips of ``est`` cost
-    more than ``budget`` (None: :data:`settings`), or cannot be priced against it. The error
-    carries the caps that would let it run (``needed``), so each front door can say how."""
+    more than ``budget`` (None: :data:`settings`), or cannot be priced against it."""
     limit = budget_limits(budget)
-    if not limit or est.new == 0:
-        return
+    if limit and est.new:
+        refuse_above(limit, est.by_currency, est.unknown,
+                     f"sweep {sweep_id}: {est.new} new clip(s) would cost about "
+                     f"{est.cost_text()}")
+
+
+def refuse_above(limit: Mapping[str, float], amounts: Mapping[str, float], unknown: int,
+                 what: str) -> None:
+    """Raise :class:`~hh_notebook.errors.BudgetExceeded` when ``amounts`` (per currency, plus
+    ``unknown`` unpriced clips) go beyond the caps in ``limit``; ``what`` says what would cost
+    that. The error carries the caps that would let it run (``needed``), so each front door
+    can say how in its own words."""
     over = [
-        f"{format_money(est.by_currency.get(cur, 0.0), cur)} > budget {format_money(cap, cur)}"
+        f"{format_money(amounts.get(cur, 0.0), cur)} > budget {format_money(cap, cur)}"
         for cur, cap in limit.items()
-        if est.by_currency.get(cur, 0.0) > cap + 1e-9
+        if amounts.get(cur, 0.0) > cap + 1e-9
     ]
-    uncapped = [c for c in est.by_currency if c not in limit]
+    uncapped = [c for c in amounts if c not in limit]
     if uncapped:
         over.append(f"no budget set for {', '.join(uncapped)}")
-    if est.unknown:
-        over.append(f"{est.unknown} clip(s) of unknown cost")
+    if unknown:
+        over.append(f"{unknown} clip(s) of unknown cost")
     if not over:
         return
-    currencies = sorted({*limit, *est.by_currency}, key=lambda c: (c != "USD", c))
-    needed = {cur: _raise_to(max(est.by_currency.get(cur, 0.0), limit.get(cur, 0.0)), cur)
+    currencies = sorted({*limit, *amounts}, key=lambda c: (c != "USD", c))
+    needed = {cur: _raise_to(max(amounts.get(cur, 0.0), limit.get(cur, 0.0)), cur)
               for cur in currencies}
-    summary = (f"sweep {sweep_id}: {est.new} new clip(s) would cost about {est.cost_text()} "
-               f"({'; '.join(over)}). Nothing was submitted.")
-    raise BudgetExceeded(summary + " " + budget_advice(needed, est.unknown, "python"),
-                         summary=summary, needed=needed, unknown=est.unknown)
+    summary = f"{what} ({'; '.join(over)}). Nothing was submitted."
+    raise BudgetExceeded(summary + " " + budget_advice(needed, unknown, "python"),
+                         summary=summary, needed=needed, unknown=unknown)
 
 
 def budget_advice(needed: Mapping[str, float], unknown: int, door: str) -> str:

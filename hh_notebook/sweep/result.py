@@ -4,8 +4,6 @@ self-contained report)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import pathlib
@@ -19,7 +17,7 @@ from ..metrics import DUPLICATE_MAX_DISTANCE, ClipMetrics, measure_many, require
 from ..metrics import duplicates as hash_duplicates
 from ..metrics import seed_diversity as hash_diversity
 from ..metrics_columns import metrics_record
-from ..report import export_report
+from ..report import export_report, records_csv
 from ..request import GenerationRequest
 from ..runtime import show_in_notebook
 from .axes import image_label, value_label
@@ -342,16 +340,7 @@ class SweepResult:
         Text that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
         ``@``, a tab or a carriage return: a prompt, a note) is written with a leading ``'``,
         which spreadsheets show as text."""
-        records = self.to_records(video_paths)
-        buf = io.StringIO()
-        names: list[str] = []
-        for record in records:
-            names += [k for k in record if k not in names]
-        writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
-        writer.writeheader()
-        for record in records:
-            writer.writerow({k: _csv_cell(v) for k, v in record.items()})
-        text = buf.getvalue()
+        text = records_csv(self.to_records(video_paths))
         if path is not None:
             pathlib.Path(path).write_text(text, encoding="utf-8")
         return text
@@ -383,15 +372,6 @@ class SweepResult:
             counts[row.status] = counts.get(row.status, 0) + 1
         states = ", ".join(f"{n} {s}" for s, n in counts.items())
         return f"<SweepResult {self.sweep_id}: {len(self.rows)} cells ({states})>"
-
-
-def _csv_cell(value: Any) -> Any:
-    """One CSV cell: empty for None, text that could run as a formula defused."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + value
-    return value
 
 
 def _jsonable(value: Any) -> Any:
