@@ -40,10 +40,11 @@ from .errors import BudgetExceeded, HHError, MissingDependency, SubmitUncertain,
 from .metrics import measure
 from .options import (
     budget_refusal,
-    did_you_mean,
     magic_options,
+    parse_magic_line,
     request_fields,
     sweep_settings,
+    wants_help,
 )
 from .present import TextProgress, is_sandbox_work, job_cost_text, one_line
 from .pricing import spent
@@ -96,29 +97,6 @@ def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
         return str(value)
 
     return _PLACEHOLDER.sub(substitute, text)
-
-
-def _parse_options(parser: Any, line: str) -> Any:
-    """Parse the option line with shell quoting (``-n "blurry, text"`` is one value); a
-    mistyped option comes back with the option meant, when it is guessable."""
-    try:
-        words = shlex.split(line)
-    except ValueError as exc:
-        raise UsageError(f"options: {exc}") from None
-    try:
-        return parser.parse_args(words)
-    except UsageError as exc:
-        message = str(exc)
-        if message.startswith("unrecognized arguments: "):
-            message += did_you_mean(message.split(": ", 1)[1].split()[0], "magic")
-        raise UsageError(message) from None
-
-
-def _wants_help(line: str) -> bool:
-    try:
-        return any(word in ("-h", "--help") for word in shlex.split(line))
-    except ValueError:
-        return False
 
 
 def _one_line(exc: BaseException) -> str:
@@ -227,10 +205,10 @@ class HappyHorseMagics(Magics):
         """
         if cell is None:
             return self._line(line)
-        if _wants_help(line):
+        if wants_help(line):
             print(self.happyhorse.parser.format_help())
             return None
-        args = _parse_options(self.happyhorse.parser, line)
+        args = parse_magic_line(self.happyhorse.parser, line)
         prompt = interpolate(cell.strip(), self.user_ns)
         client = self.client(args.provider, args.sandbox)
         if args.storyboard:

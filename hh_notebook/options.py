@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,8 @@ from . import catalog
 from .request_checks import takers
 
 __all__ = ["OPTIONS", "Option", "add_options", "budget_refusal", "did_you_mean",
-           "magic_options", "request_fields", "sweep_settings"]
+           "magic_options", "parse_magic_line", "request_fields", "sweep_settings",
+           "wants_help"]
 
 
 def _duration_help() -> str:
@@ -167,6 +169,32 @@ def did_you_mean(word: str, door: str | None = None) -> str:
     flags = [f for o in offered for f in o.flags if f.startswith("--")]
     guess = difflib.get_close_matches(word.split("=")[0], flags, n=1, cutoff=0.7)
     return f" (did you mean {guess[0]}?)" if guess else ""
+
+
+def parse_magic_line(parser: Any, line: str) -> Any:
+    """Parse the magic's option line with shell quoting (``-n "blurry, text"`` is one value);
+    a mistake is one ``UsageError`` line, with the option meant when it is guessable."""
+    from IPython.core.error import UsageError
+
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"options: {exc}") from None
+    try:
+        return parser.parse_args(words)
+    except UsageError as exc:
+        message = str(exc)
+        if message.startswith("unrecognized arguments: "):
+            message += did_you_mean(message.split(": ", 1)[1].split()[0], "magic")
+        raise UsageError(message) from None
+
+
+def wants_help(line: str) -> bool:
+    """True when the magic's option line asks for ``-h``/``--help``."""
+    try:
+        return any(word in ("-h", "--help") for word in shlex.split(line))
+    except ValueError:
+        return False
 
 
 def options_for(door: str) -> list[Option]:
