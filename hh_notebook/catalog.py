@@ -30,6 +30,7 @@ __all__ = [
     "PAGES",
     "PROVIDERS",
     "REQUEST_PARAMS",
+    "SANDBOX", "SANDBOX_PROTOCOL",
     "Contract",
     "ImageRules",
     "Price",
@@ -41,6 +42,7 @@ __all__ = [
     "duration_range",
     "facts",
     "price",
+    "protocol_of",
     "versions",
 ]
 
@@ -61,6 +63,8 @@ PAGES: Mapping[str, str] = MappingProxyType({
 #: Provider names, in the order used to pick one from the environment.
 #: ``"openai"`` is the OpenAI-style aggregator serving HappyHorse 1.0.
 PROVIDERS: tuple[str, ...] = ("segmind", "apiframe", "hiapi", "openai")
+#: ``provider="sandbox"``: the local sandbox speaking this protocol (synthetic, never paid).
+SANDBOX, SANDBOX_PROTOCOL = "sandbox", "segmind"
 #: The three HappyHorse tasks.
 MODES: tuple[str, ...] = ("t2v", "i2v", "r2v")
 #: The request parameters a contract can map (``GenerationRequest`` attribute names).
@@ -83,22 +87,26 @@ MAX_SEED = 2_147_483_647
 #: Prompt length: 5000 characters, 2500 when Chinese (source: aggregator).
 MAX_PROMPT_CHARS = 5000
 MAX_PROMPT_CHARS_CHINESE = 2500
+#: The negative prompt (no page gives a limit): the prompt's, the only text limit documented;
+#: URLs (no page either): RFC 9110 §4.1 asks for support of 8000 octets, no more.
+MAX_NEGATIVE_PROMPT_CHARS, MAX_NEGATIVE_PROMPT_CHARS_CHINESE, MAX_URL_CHARS = 5000, 2500, 8000
 #: Reference images per request (sources: segmind-1.1, apiframe, aggregator).
 MAX_REFERENCES = 9
 REFERENCE_TYPES: tuple[str, ...] = ("subject", "style")
-#: Every model version any provider serves, newest first.
-ALL_VERSIONS: tuple[str, ...] = ("1.1", "1.0")
+ALL_VERSIONS: tuple[str, ...] = ("1.1", "1.0")  # every version any provider serves, newest first
 
 
 @dataclass(frozen=True)
 class ImageRules:
     """Limits on input images (source: aggregator; the other pages agree). ``max_aspect``
-    0 means no aspect limit."""
+    0 means no aspect limit. ``max_pixels`` (no page gives one) is Pillow's decompression-bomb
+    threshold: a header claiming more is refused before it is decoded."""
 
     formats: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
     min_side: int = 300
     max_bytes: int = 10 * 1024 * 1024
     max_aspect: float = 2.5
+    max_pixels: int = 89_478_485
 
 
 IMAGE_RULES = ImageRules()
@@ -427,6 +435,15 @@ CONTRACTS: Mapping[tuple[str, str, str], Contract] = MappingProxyType(_build_con
 
 
 # ------------------------------------------------------------------------------- look-ups
+
+
+def protocol_of(provider: str) -> str:
+    """The provider whose protocol, limits and prices a name stands for (``"sandbox"``: Segmind).
+
+    >>> protocol_of("sandbox"), protocol_of("hiapi")
+    ('segmind', 'hiapi')
+    """
+    return SANDBOX_PROTOCOL if provider == SANDBOX else provider
 
 
 def facts(provider: str) -> ProviderFacts:

@@ -1,10 +1,13 @@
 """The client: one object to submit, follow, resume and list HappyHorse jobs.
 
 >>> from hh_notebook import Client            # doctest: +SKIP
->>> client = Client()                         # a key from the environment, or the sandbox
+>>> client = Client()                         # doctest: +SKIP
 >>> job = client.generate("A white horse gallops along a beach at dawn", duration=5)
->>> job.status, job.video_path
+... # doctest: +SKIP
+>>> job.status, job.video_path                # doctest: +SKIP
 (<Status.SUCCEEDED: 'succeeded'>, PosixPath('.../clips/....mp4'))
+
+(``Client()`` takes a key from the environment, or runs on the local sandbox.)
 
 ``generate`` blocks, and works both in a plain script and inside a running
 event loop such as Jupyter's (nested with ``nest_asyncio2``). The async API
@@ -25,13 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .config import Secret, resolve_settings
-from .errors import ConfigError, HHError, SubmitUncertain
+from .config import Secret, check_number, resolve_settings
+from .errors import ConfigError, HHError, SubmitUncertain, ValidationError
 from .jobs import Job, Lifecycle, PollPolicy, new_job_id
 from .jobs.base import LEASE_SECONDS, OWNER
 from .jobs.reconcile import Ambiguous
 from .journal import ClaimTaken, JobRecord, Journal
-from .present import TextProgress, format_seconds
+from .present import SANDBOX_TAG, TextProgress, format_seconds
 from .pricing import CostEstimate, estimate_cost
 from .providers import Status, get_provider
 from .request import CheckedRequest, GenerationRequest
@@ -87,8 +90,9 @@ class Client:
         self.data_dir: Path = settings.data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(self.data_dir / "journal.sqlite3")
-        if time_scale is not None and time_scale <= 0:
-            raise ConfigError("time_scale must be greater than 0")
+        problem = None if time_scale is None else check_number("time_scale", time_scale)
+        if problem is not None:
+            raise ValidationError([problem])
         self.time_scale: float = (
             float(time_scale) if time_scale is not None
             else settings.sandbox_time_scale or 1.0
@@ -123,9 +127,13 @@ class Client:
                  **params: Any) -> CostEstimate:
         """The expected cost of ``request`` here (a :class:`~hh_notebook.pricing.CostEstimate`)."""
         if isinstance(request, CheckedRequest) and not params:
-            return estimate_cost(request, self.provider)
+            return self._priced(estimate_cost(request, self.provider))
         plain = request.request if isinstance(request, CheckedRequest) else request
-        return estimate_cost(self._request(plain, params), self.provider)
+        return self._priced(estimate_cost(self._request(plain, params), self.provider))
+
+    def _priced(self, estimate: CostEstimate) -> CostEstimate:
+        # Work on a sandbox is shown with the provider's price but never paid or summed.
+        return estimate.on_sandbox() if self.is_sandbox else estimate
 
     def prepare(self, request: GenerationRequest | str | Prepared, **params: Any) -> Prepared:
         """Check ``request`` for this provider and price it, once: raises
@@ -140,7 +148,7 @@ class Client:
         plain = request.request if isinstance(request, Prepared) else request
         checked = self._request(plain, params).check(self.provider)
         try:
-            estimate: CostEstimate | None = estimate_cost(checked, self.provider)
+            estimate: CostEstimate | None = self._priced(estimate_cost(checked, self.provider))
         except HHError:
             estimate = None
         return Prepared(checked, estimate)
@@ -176,13 +184,18 @@ class Client:
         prepared = self.prepare(request, **params)
         checked = prepared.checked
         seeded = checked.request.seed is not None
+        if self.is_sandbox:  # recorded, so that no total ever counts it as money
+            tags = {**(tags or {}), SANDBOX_TAG: True}
         if seeded and not force:
-            paid = self.journal.find_paid(checked.fingerprint)
+            # A synthetic clip never stands in for a real one, nor a real one for a test.
+            paid = self.journal.find_paid(checked.fingerprint, sandbox=self.is_sandbox)
             if paid is not None:
                 log.info("job %s: identical seeded request already paid; reusing its clip",
                          paid.id)
                 return Job.from_record(paid, from_cache=True)
         claim = None if force else (claim or (checked.fingerprint if seeded else None))
+        if claim and self.is_sandbox:  # a sandbox job never holds a real request's claim
+            claim += "@sandbox"
         holder = self.journal.find_claim(claim) if claim else None
         if holder is not None:
             return await self._attach(holder)
@@ -245,6 +258,9 @@ class Client:
         :class:`~hh_notebook.errors.SubmitUncertain` (each with ``.job``), and
         :class:`TimeoutError` after ``timeout`` real seconds (the job goes on).
         """
+        problem = None if timeout is None else check_number("timeout", timeout)
+        if problem is not None:  # checked before anything is sent (NaN would never end)
+            raise ValidationError([problem])
         job = await self.submit(request_or_prompt, force=force, tags=tags, **params)
         unsubscribe = job.subscribe(TextProgress()) if progress else None
         try:
@@ -430,19 +446,12 @@ _default_lock = threading.Lock()
 
 
 def client_for(provider: str | None, clients: dict[str | None, Client]) -> Client:
-    """The client for ``provider``, cached in ``clients``. When that provider has no key but
-    the default client runs on the local sandbox, the sandbox answers for it too."""
-    if provider in clients:
-        return clients[provider]
-    try:
-        client = Client(provider=provider)
-    except ConfigError:
-        default = client_for(None, clients)
-        if not default.is_sandbox:
-            raise
-        client = Client(provider=provider, base_url=default.base_url)
-    clients[provider] = client
-    return client
+    """The client for ``provider`` (None: the default choice; ``"sandbox"``: the local
+    sandbox), cached in ``clients``. A provider without its key is a
+    :class:`~hh_notebook.errors.ConfigError`: it never falls back to the sandbox."""
+    if provider not in clients:
+        clients[provider] = Client(provider=provider)
+    return clients[provider]
 
 
 def default_client() -> Client:
@@ -454,10 +463,21 @@ def default_client() -> Client:
         return _default
 
 
-def generate(prompt: str | GenerationRequest, **params: Any) -> Job:
-    """Generate one clip with the default client, blocking until it is on disk.
+_by_provider: dict[str | None, Client] = {}
+
+
+def generate(prompt: str | GenerationRequest, *, provider: str | None = None,
+             **params: Any) -> Job:
+    """Generate one clip, blocking until it is on disk: with the default client, or with
+    ``provider`` (``"segmind"``, ``"apiframe"``, ``"hiapi"``, ``"openai"``, or ``"sandbox"``
+    for the local sandbox), whose client is made once and kept.
 
     >>> job = generate("A horse made of clouds", duration=4, seed=1)  # doctest: +SKIP
     >>> job.video_path                                                # doctest: +SKIP
+    >>> generate("A horse made of clouds", provider="sandbox")        # doctest: +SKIP
     """
-    return default_client().generate(prompt, **params)
+    if provider is None:
+        return default_client().generate(prompt, **params)
+    with _default_lock:
+        client = client_for(provider, _by_provider)
+    return client.generate(prompt, **params)

@@ -3,18 +3,23 @@
 Provider choice: an explicit ``provider=`` > ``HH_PROVIDER`` > the first provider whose key
 variable is set (each provider's variable is in :mod:`hh_notebook.catalog`, checked in the
 catalog's order) > the local sandbox, started in this process on 127.0.0.1 with a one-line
-notice that its clips are synthetic. A provider named while no key of any provider and no
-base URL is configured also runs on the sandbox, speaking that provider's protocol; with
-some other provider's key set, a missing key is an error instead. Base URLs come from
-``base_url=`` or the provider's base URL variable; the data directory from ``data_dir=``,
-``HH_DATA_DIR`` or the per-user data directory. Keys are wrapped in :class:`Secret`, whose
-repr never shows them.
+notice that its clips are synthetic. The sandbox runs only when nothing names a provider, when
+``"sandbox"`` is the provider named (it speaks Segmind's protocol), with ``sandbox=True``, or
+at a base URL that answers as a sandbox: a provider named without its key is an error naming
+the key's variable, never a quiet run on the sandbox. Base URLs come from ``base_url=`` or the
+provider's base URL variable; the data directory from ``data_dir=``, ``HH_DATA_DIR`` or the
+per-user data directory. Keys are wrapped in :class:`Secret`, whose repr never shows them.
+
+Numbers a user sets (time scales, budgets, concurrency) are checked where they are read, by
+:func:`check_number`: finite and in range, or an error naming the setting.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import math
+import numbers
 import os
 import sys
 import threading
@@ -26,18 +31,22 @@ from typing import Any
 import httpx
 
 from . import catalog
-from .errors import ConfigError, register_secret
+from .errors import ConfigError, FieldError, ValidationError, register_secret
+from .request_checks import provider_error
 
 __all__ = [
     "DEFAULT_SANDBOX_TIME_SCALE",
     "SANDBOX_KEY",
     "Secret",
     "Settings",
+    "check_number",
     "choose_provider",
     "default_data_dir",
     "local_sandbox",
+    "missing_key_message",
     "probe_sandbox",
     "provider_name",
+    "read_number",
     "resolve_settings",
 ]
 
@@ -49,8 +58,8 @@ DEFAULT_SANDBOX_TIME_SCALE = 0.03
 SANDBOX_KEY = "sandbox-placeholder-key"
 
 SANDBOX_NOTICE = (
-    "hh_notebook: no provider key found; using the local sandbox at {url} "
-    f"(clips are synthetic test videos, not HappyHorse output; set "
+    "hh_notebook: using the local sandbox at {url}: clips are synthetic test videos, not "
+    "HappyHorse output, and nothing is paid (set "
     f"{catalog.facts(catalog.PROVIDERS[0]).env_key} or another provider key to generate for "
     "real)."
 )
@@ -116,15 +125,72 @@ class Settings:
 
 def default_data_dir(data_dir: str | os.PathLike[str] | None = None,
                      env: Mapping[str, str] | None = None) -> Path:
-    """``data_dir`` if given, else ``HH_DATA_DIR``, else the per-user data directory."""
+    """``data_dir`` if given, else ``HH_DATA_DIR``, else the per-user data directory.
+
+    :class:`ConfigError` when that path is a file (or lies under one): the journal and the
+    clips need a folder.
+    """
     env = os.environ if env is None else env
     if data_dir is not None:
-        return Path(data_dir).expanduser()
-    if env.get("HH_DATA_DIR"):
-        return Path(env["HH_DATA_DIR"]).expanduser()
-    import platformdirs
+        folder, source = Path(data_dir).expanduser(), "data_dir"
+    elif env.get("HH_DATA_DIR"):
+        folder, source = Path(env["HH_DATA_DIR"]).expanduser(), "HH_DATA_DIR"
+    else:
+        import platformdirs
 
-    return Path(platformdirs.user_data_dir("hh_notebook", appauthor=False))
+        folder = Path(platformdirs.user_data_dir("hh_notebook", appauthor=False))
+        source = "the per-user data directory"
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                where = "is" if part == folder else f"lies under {part}, which is"
+                raise ConfigError(f"data folder ({source}): {folder} {where} a file, not a "
+                                  "folder; point it at a folder for the journal and the clips")
+            break
+    return folder
+
+
+def check_number(field: str, value: object, *, integer: bool = False, low: float = 0.0,
+                 low_ok: bool = False, allowed: str | None = None) -> FieldError | None:
+    """The problem with a number a user set, if any: not a number (booleans are not), not
+    finite, not whole where ``integer``, or not above ``low`` (at least ``low`` if
+    ``low_ok``).
+
+    >>> print(check_number("time_scale", float("nan")))
+    time_scale: nan is not a finite number (got nan; allowed: a number greater than 0)
+    >>> check_number("concurrency", 4, integer=True, low=1, low_ok=True) is None
+    True
+    """
+    kind = "a whole number" if integer else "a number"
+    bound = f"at least {low:g}" if low_ok else f"greater than {low:g}"
+    allowed = allowed or f"{kind} {bound}"
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not real or (integer and not isinstance(value, numbers.Integral)):
+        return FieldError(field, value, allowed, f"{value!r} is not {kind}")
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number):
+        return FieldError(field, value, allowed, f"{value!r} is not a finite number")
+    if number < low or (number == low and not low_ok):
+        return FieldError(field, value, allowed, f"{value!r} is not {bound}")
+    return None
+
+
+def read_number(variable: str, env: Mapping[str, str], default: float, *,
+                integer: bool = False, low: float = 0.0, low_ok: bool = False) -> float:
+    """A numeric environment variable, checked when it is read: :class:`ConfigError` naming
+    the variable when it is not a number in range (unset or empty: ``default``)."""
+    text = (env.get(variable) or "").strip()
+    if not text:
+        return default
+    try:
+        value: float = int(text) if integer else float(text)
+    except ValueError:
+        value = text  # type: ignore[assignment]  # reported below, as typed
+    problem = check_number(variable, value, integer=integer, low=low, low_ok=low_ok)
+    if problem is not None:
+        raise ConfigError(f"{variable}: {problem.message} (got {text!r}; allowed: "
+                          f"{problem.allowed})")
+    return value
 
 
 def probe_sandbox(base_url: str, timeout: float = 2.0) -> float | None:
@@ -155,14 +221,7 @@ def local_sandbox(env: Mapping[str, str] | None = None) -> Any:
     with _sandbox_lock:
         if _sandbox is not None:
             return _sandbox
-        try:
-            scale = float(env.get("HH_SANDBOX_TIME_SCALE") or DEFAULT_SANDBOX_TIME_SCALE)
-        except ValueError:
-            raise ConfigError(
-                f"HH_SANDBOX_TIME_SCALE must be a number, got {env.get('HH_SANDBOX_TIME_SCALE')!r}"
-            ) from None
-        if scale <= 0:
-            raise ConfigError("HH_SANDBOX_TIME_SCALE must be greater than 0")
+        scale = read_number("HH_SANDBOX_TIME_SCALE", env, DEFAULT_SANDBOX_TIME_SCALE)
         try:
             from .sandbox import Sandbox
         except ImportError as exc:  # the sandbox extra is not installed
@@ -178,14 +237,18 @@ def local_sandbox(env: Mapping[str, str] | None = None) -> Any:
         return sandbox
 
 
-def provider_name(name: object) -> str:
-    """``name`` as a known provider name (any case); :class:`ConfigError` otherwise."""
+def provider_name(name: object, variable: str | None = None) -> str:
+    """``name`` as a known provider name or ``"sandbox"`` (any case). An unknown or empty
+    name is a :class:`ValidationError` naming ``provider``, or a :class:`ConfigError` naming
+    the environment ``variable`` it was read from."""
     text = name.strip().lower() if isinstance(name, str) else ""
-    if text not in catalog.PROVIDERS:
-        raise ConfigError(
-            f"unknown provider {name!r}; choose one of {', '.join(catalog.PROVIDERS)}"
-        )
-    return text
+    if text in catalog.PROVIDERS or text == catalog.SANDBOX:
+        return text
+    problem = provider_error(name)
+    if variable is not None:
+        raise ConfigError(f"{variable}: {problem.message} (got {name!r}; allowed: "
+                          f"{problem.allowed})")
+    raise ValidationError([problem])
 
 
 def _any_key(env: Mapping[str, str]) -> bool:
@@ -194,16 +257,28 @@ def _any_key(env: Mapping[str, str]) -> bool:
 
 def choose_provider(provider: str | None, env: Mapping[str, str] | None = None) -> str | None:
     """The provider that runs: ``provider`` > ``HH_PROVIDER`` > the first whose key is set;
-    None when nothing names one (then: the sandbox, speaking Segmind's protocol)."""
+    ``"sandbox"`` when one of the first two asks for it; None when nothing names one (then:
+    the sandbox, speaking Segmind's protocol)."""
     env = os.environ if env is None else env
-    if provider:
+    if provider is not None:
         return provider_name(provider)
-    if env.get("HH_PROVIDER"):
-        return provider_name(env["HH_PROVIDER"])
+    if env.get("HH_PROVIDER", "").strip():
+        return provider_name(env["HH_PROVIDER"], "HH_PROVIDER")
     for name in catalog.PROVIDERS:
         if env.get(catalog.facts(name).env_key):
             return name
     return None
+
+
+def missing_key_message(name: str) -> str:
+    """What to do when ``name`` is asked for but its key is not set."""
+    variable = catalog.facts(name).env_key
+    return (
+        f"no API key for {name}: {variable} is not set in this process. Set it where Python "
+        f"or the Jupyter server starts (e.g. {variable}=... jupyter lab: a variable exported "
+        "after the server started never reaches its kernels), or ask for the local sandbox "
+        f"with provider {catalog.SANDBOX!r} (synthetic clips, nothing is paid)"
+    )
 
 
 def _on_local_sandbox(
@@ -226,57 +301,59 @@ def resolve_settings(
 ) -> Settings:
     """Resolve provider, key, base URL and data directory (see the module docs).
 
-    ``sandbox=True`` runs against the local sandbox whatever keys are set
-    (any provider name works there, with a placeholder key); ``sandbox=False``
-    refuses to fall back to it. A ``base_url`` that answers like a sandbox
-    (``GET /_sandbox/info``) needs no key either.
+    ``provider="sandbox"`` or ``sandbox=True`` runs against the local sandbox whatever keys
+    are set (with ``sandbox=True`` any provider's protocol, with a placeholder key);
+    ``sandbox=False`` refuses to fall back to it. A ``base_url`` that answers like a sandbox
+    (``GET /_sandbox/info``) needs no key either. A provider named without its key is a
+    :class:`ConfigError` naming the variable to set.
     """
     env = os.environ if env is None else env
     folder = default_data_dir(data_dir, env)
     key = api_key if isinstance(api_key, Secret) else (Secret(api_key) if api_key else None)
+    name = choose_provider(provider, env)
 
-    if sandbox:
-        chosen = provider_name(provider or env.get("HH_PROVIDER") or "segmind")
+    if sandbox or name == catalog.SANDBOX:
+        if sandbox is False:
+            raise ConfigError(f"provider {catalog.SANDBOX!r} is the local sandbox, which "
+                              "sandbox=False refuses")
+        explicit = provider if provider is not None else env.get("HH_PROVIDER", "").strip()
+        chosen = catalog.protocol_of(provider_name(explicit)) if explicit else \
+            catalog.SANDBOX_PROTOCOL
         if not base_url:
             return _on_local_sandbox(chosen, key, folder, env)
-        return Settings(chosen, key or Secret(SANDBOX_KEY), base_url.rstrip("/"), folder, True,
+        return Settings(chosen, key or Secret(SANDBOX_KEY), _base_url(base_url), folder, True,
                         probe_sandbox(base_url))
 
-    name = choose_provider(provider, env)
     if name is None:
         if base_url:
-            name = "segmind"
+            name = catalog.SANDBOX_PROTOCOL
         elif sandbox is False:
             raise ConfigError(
                 f"no provider configured: set {_key_variables()}, or pass provider= and "
                 "api_key="
             )
         else:
-            return _on_local_sandbox("segmind", key, folder, env)
+            return _on_local_sandbox(catalog.SANDBOX_PROTOCOL, key, folder, env)
 
     spec = catalog.facts(name)
-    if key is None and sandbox is None and not base_url and not env.get(spec.base_url_env) \
-            and not _any_key(env):
-        # A provider named but nothing configured at all: its protocol on the local sandbox.
-        # (With some other provider's key set, a missing key stays an error below.)
-        return _on_local_sandbox(name, None, folder, env)
     url = base_url or env.get(spec.base_url_env) or spec.default_base_url
     if not url:
         raise ConfigError(
             f"{name} needs a base URL: pass base_url= or set {spec.base_url_env}"
         )
-    url = url.rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"base URL must start with http:// or https://, got {url!r}")
+    url = _base_url(url)
     if key is None and env.get(spec.env_key):
         key = Secret(env[spec.env_key])
     scale = None if url == spec.default_base_url.rstrip("/") else probe_sandbox(url)
     if key is None:
         if scale is None:
-            why = ("a key for another provider is set, so the local sandbox is not used"
-                   if _any_key(env) else "or pass sandbox=True to use the local sandbox")
-            raise ConfigError(
-                f"no API key for {name}: set {spec.env_key} or pass api_key= ({why})"
-            )
+            raise ConfigError(missing_key_message(name))
         key = Secret(SANDBOX_KEY)
     return Settings(name, key, url, folder, scale is not None, scale)
+
+
+def _base_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"base URL must start with http:// or https://, got {url!r}")
+    return url

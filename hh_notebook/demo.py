@@ -25,7 +25,6 @@ from typing import Any
 from .client import Client
 from .media import probe_clip
 from .present import status_value
-from .pricing import estimate_cost
 from .request import GenerationRequest
 from .sweep import sweep
 
@@ -94,7 +93,7 @@ def _describe(job: Any) -> dict[str, Any]:
         "mode": job.request.mode.value,
         "status": status_value(job.status),
         "provider_job_id": job.provider_job_id,
-        "estimated_cost": str(estimate_cost(job.request, job.provider)),
+        "estimated_cost": str(job.cost),  # on the sandbox: "sandbox — not paid (...)"
         "from_cache": bool(job.from_cache),
         "video_path": str(job.video_path) if job.video_path else None,
         "error": job.error,
@@ -125,7 +124,7 @@ def run_demo(out: Path, *, time_scale: float | None = None) -> int:
     for clip in clips:
         size = f"{clip.get('width')}x{clip.get('height')}" if clip.get("width") else "-"
         print(f"  {clip['mode']:<4} {clip['provider']:<9} {clip['status']:<10} {size:<10} "
-              f"{clip['estimated_cost']:<12} {clip['video_path'] or clip['error']}")
+              f"{clip['estimated_cost']} {clip['video_path'] or clip['error']}")
 
     planned = sweep(PROMPT, client=clients["segmind"], seed=[1, 2],
                     aspect_ratio=["16:9", "9:16"], duration=3)

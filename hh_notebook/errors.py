@@ -270,6 +270,25 @@ class MissingDependency(HHError, ImportError):
 class BudgetExceeded(HHError):
     """A run would cost more than the budget allows and was not started.
 
+    ``summary`` says what was refused and why; ``needed`` holds the cap per currency that
+    would let it run and ``unknown`` the clips no cap can price, so that each front door can
+    say how to go ahead in its own words (``--confirm``, ``--budget USD=10,credits=200``).
+
     >>> str(BudgetExceeded("12 clips cost $8.40, above the $5.00 budget"))
     '12 clips cost $8.40, above the $5.00 budget'
     """
+
+    def __init__(self, message: str, *, summary: str = "",
+                 needed: dict[str, float] | None = None, unknown: int = 0) -> None:
+        self.summary = summary or message
+        self.needed = dict(needed or {})
+        self.unknown = unknown
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_budget_exceeded, (str(self), self.summary, self.needed, self.unknown))
+
+
+def _budget_exceeded(message: str, summary: str, needed: dict[str, float],
+                     unknown: int) -> BudgetExceeded:
+    return BudgetExceeded(message, summary=summary, needed=needed, unknown=unknown)

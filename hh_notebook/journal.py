@@ -274,12 +274,18 @@ class Journal(Store):
             (len(prefix), prefix))
         return [row["id"] for row in rows]
 
-    def find_paid(self, fingerprint: str) -> JobRecord | None:
-        """The newest succeeded job with this fingerprint whose clip still exists."""
+    def find_paid(self, fingerprint: str, *, sandbox: bool | None = None) -> JobRecord | None:
+        """The newest succeeded job with this fingerprint whose clip still exists; with
+        ``sandbox``, only jobs run on a sandbox (tagged ``sandbox``), or only the others."""
+        kind = ""
+        values: tuple[Any, ...] = (fingerprint,)
+        if sandbox is not None:
+            kind = "AND coalesce(json_extract(tags, '$.sandbox'), 0) = ? "
+            values += (1 if sandbox else 0,)
         rows = self._read(
             "SELECT * FROM jobs WHERE fingerprint = ? AND status = 'succeeded' "
-            "AND video_path IS NOT NULL ORDER BY finished_at DESC, rowid DESC",
-            (fingerprint,))
+            f"AND video_path IS NOT NULL {kind}ORDER BY finished_at DESC, rowid DESC",
+            values)
         for record in _records(rows):
             if record.video_path and Path(record.video_path).is_file():
                 return record

@@ -38,8 +38,15 @@ from . import catalog
 from .client import Client, Prepared, client_for
 from .errors import BudgetExceeded, HHError, MissingDependency, SubmitUncertain, ValidationError
 from .metrics import measure
-from .options import magic_options, request_fields
-from .present import TextProgress, job_cost_text, one_line
+from .options import (
+    budget_refusal,
+    magic_options,
+    parse_magic_line,
+    request_fields,
+    sweep_settings,
+    wants_help,
+)
+from .present import TextProgress, is_sandbox_work, job_cost_text, one_line
 from .pricing import spent
 from .request import GenerationRequest
 from .runtime import blocking_wanted, run_blocking, view_kind
@@ -92,22 +99,6 @@ def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
     return _PLACEHOLDER.sub(substitute, text)
 
 
-def _parse_options(parser: Any, line: str) -> Any:
-    """Parse the option line with shell quoting (``-n "blurry, text"`` is one value)."""
-    try:
-        words = shlex.split(line)
-    except ValueError as exc:
-        raise UsageError(f"options: {exc}") from None
-    return parser.parse_args(words)
-
-
-def _wants_help(line: str) -> bool:
-    try:
-        return any(word in ("-h", "--help") for word in shlex.split(line))
-    except ValueError:
-        return False
-
-
 def _one_line(exc: BaseException) -> str:
     return one_line(exc)
 
@@ -131,10 +122,16 @@ class HappyHorseMagics(Magics):
             raise UsageError("happyhorse: no IPython shell")
         return self.shell.user_ns
 
-    def client(self, provider: str | None = None) -> Client:
-        """The client for ``provider`` (None: the default choice), created once per session.
-        A provider without a key is served by the local sandbox when that is the default."""
+    def client(self, provider: str | None = None, sandbox: bool = False) -> Client:
+        """The client for ``provider`` (None: the default choice; ``"sandbox"``: the local
+        sandbox), created once per session; ``sandbox``: that provider's protocol on the local
+        sandbox. A provider named without its key is an error naming the key's variable."""
         try:
+            if sandbox:
+                key = f"{provider or catalog.SANDBOX_PROTOCOL}+{catalog.SANDBOX}"
+                if key not in self._clients:
+                    self._clients[key] = Client(provider=provider, sandbox=True)
+                return self._clients[key]
             return client_for(provider, self._clients)
         except HHError as exc:
             raise UsageError(f"provider: {_one_line(exc)}") from None
@@ -159,8 +156,8 @@ class HappyHorseMagics(Magics):
                 fields[name] = self._image_arg(fields[name], name)
         refs = fields.pop("reference_images", None) or []
         if len(refs) > catalog.MAX_REFERENCES:
-            raise UsageError(f"ref: at most {catalog.MAX_REFERENCES} reference images "
-                             f"(got {len(refs)})")
+            raise UsageError(f"reference_images: at most {catalog.MAX_REFERENCES} reference "
+                             f"images (--ref given {len(refs)} times)")
         fields["reference_images"] = [self._image_arg(r, f"ref[{i}]")
                                       for i, r in enumerate(refs, 1)]
         return GenerationRequest(prompt=prompt, **fields)
@@ -208,12 +205,12 @@ class HappyHorseMagics(Magics):
         """
         if cell is None:
             return self._line(line)
-        if _wants_help(line):
+        if wants_help(line):
             print(self.happyhorse.parser.format_help())
             return None
-        args = _parse_options(self.happyhorse.parser, line)
+        args = parse_magic_line(self.happyhorse.parser, line)
         prompt = interpolate(cell.strip(), self.user_ns)
-        client = self.client(args.provider)
+        client = self.client(args.provider, args.sandbox)
         if args.storyboard:
             return self._storyboard(args, client, prompt)
         request = self.build_request(args, prompt)
@@ -230,10 +227,8 @@ class HappyHorseMagics(Magics):
     def _sweep(self, args: Any, client: Client, request: GenerationRequest) -> Any:
         """``--sweep``: hand the request and the axes to :mod:`hh_notebook.sweep`."""
         try:
-            sweep = sweep_from_magic_args(
-                request, args.sweep, client=client, budget=args.budget,
-                concurrency=args.concurrency,
-            )  # fmt: skip
+            sweep = sweep_from_magic_args(request, args.sweep, client=client,
+                                          **sweep_settings(args))
         except (HHError, TypeError, ValueError) as exc:
             raise UsageError(f"sweep: {_one_line(exc)}") from None
         if args.output:
@@ -251,7 +246,7 @@ class HappyHorseMagics(Magics):
             else:
                 sweep.start(confirm=args.confirm)
         except BudgetExceeded as exc:
-            raise UsageError(f"budget: {_one_line(exc)}") from None
+            raise UsageError(f"budget: {budget_refusal(exc)}") from None
         return None
 
     def _storyboard(self, args: Any, client: Client, body: str) -> Any:
@@ -261,8 +256,8 @@ class HappyHorseMagics(Magics):
                              "(regenerate a shot with board.regenerate(index))")
         try:
             board = storyboard_from_text(
-                body, client=client, options=request_fields(args), budget=args.budget,
-                concurrency=args.concurrency, resolve_image=self._image_arg)
+                body, client=client, options=request_fields(args), resolve_image=self._image_arg,
+                **sweep_settings(args))
         except (HHError, TypeError, ValueError) as exc:
             raise UsageError(f"storyboard: {_one_line(exc)}") from None
         if args.output:
@@ -280,14 +275,14 @@ class HappyHorseMagics(Magics):
             else:
                 board.start(confirm=args.confirm)
         except BudgetExceeded as exc:
-            raise UsageError(f"budget: {_one_line(exc)}") from None
+            raise UsageError(f"budget: {budget_refusal(exc)}") from None
         return None
 
     def _dry_run(self, args: Any, client: Client, prepared: Prepared) -> None:
         request, estimate = prepared.request, prepared.estimate
         model = prepared.checked.version
         notes = "; ".join(request.warnings(client.provider))
-        message = f"{request.mode.label}, estimated {estimate}; nothing was submitted."
+        message = f"{request.mode.label}, estimated {estimate}."
         if notes:
             message += f" Note: {notes}"
         if args.output:
@@ -375,8 +370,9 @@ class HappyHorseMagics(Magics):
     def _jobs(self, rest: list[str]) -> Any:
         limit = 50
         if rest:
-            if not rest[0].isdigit():
-                raise UsageError("jobs: the only argument is how many rows to show, e.g. 20")
+            if len(rest) > 1 or not rest[0].isdigit() or int(rest[0]) < 1:
+                raise UsageError("jobs: the only argument is how many rows to show (at least "
+                                 f"1), e.g. 20; got {' '.join(rest)!r}")
             limit = int(rest[0])
         return JobTable(self._records()[:limit])
 
@@ -387,13 +383,27 @@ class HappyHorseMagics(Magics):
             return
         blocking = blocking_wanted(False)
         for record in records:
-            client = self.client(record.provider)
             try:
+                client = self._client_of(record)
                 job = run_blocking(client.resume(record.id))
-            except HHError as exc:
+            except (HHError, UsageError) as exc:
                 print(f"happyhorse: job {record.id[:8]} not resumed: {_one_line(exc)}")
                 continue
             self._show_job(client, job, blocking=blocking)
+
+    def _client_of(self, record: Any) -> Client:
+        """The client that follows a journal job where it was sent: the default one, the
+        provider's, or for work on a sandbox that provider's protocol on that sandbox."""
+        default = self.client()
+        if record.provider == default.provider and record.base_url == default.base_url:
+            return default
+        if not is_sandbox_work(record):
+            return self.client(record.provider)
+        key = f"{record.provider}@{record.base_url}"
+        if key not in self._clients:
+            self._clients[key] = Client(provider=record.provider, base_url=record.base_url,
+                                        sandbox=True)
+        return self._clients[key]
 
     def _find(self, client: Client, prefix: str) -> str:
         ids = client.journal.find_prefix(prefix)

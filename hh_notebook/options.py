@@ -9,6 +9,8 @@ limit read from :mod:`hh_notebook.catalog`.
 from __future__ import annotations
 
 import argparse
+import difflib
+import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +18,9 @@ from typing import Any
 from . import catalog
 from .request_checks import takers
 
-__all__ = ["OPTIONS", "Option", "add_options", "magic_options", "request_fields"]
+__all__ = ["OPTIONS", "Option", "add_options", "budget_refusal", "did_you_mean",
+           "magic_options", "parse_magic_line", "request_fields", "sweep_settings",
+           "wants_help"]
 
 
 def _duration_help() -> str:
@@ -93,8 +97,11 @@ OPTIONS: tuple[Option, ...] = (
            "prompt_extend", {"action": "store_true"}),
     Option(("--watermark",), "ask for the provider's watermark", _ALL, "watermark",
            {"action": "store_true"}),
-    Option(("--provider",), f"{', '.join(catalog.PROVIDERS)} (default: HH_PROVIDER, the "
-           "first provider whose key is set, else the local sandbox)", _ALL),
+    Option(("--provider",), f"{', '.join(catalog.PROVIDERS)}, or {catalog.SANDBOX} for the "
+           "local sandbox (default: HH_PROVIDER, the first provider whose key is set, else the "
+           "sandbox); a provider named without its key is an error", _ALL),
+    Option(("--sandbox",), "run on the local sandbox, speaking --provider's protocol "
+           "(synthetic clips, nothing is paid)", _ALL, None, {"action": "store_true"}),
     Option(("--model",), "HappyHorse version (default: the provider's)", _ALL, "model",
            {"choices": catalog.versions()}),
     Option(("-o", "--output"), "bind the job (the request on --dry-run, the sweep with "
@@ -112,17 +119,82 @@ OPTIONS: tuple[Option, ...] = (
            "'--- 5s seed=3'; each starts from the previous shot's last frame, then the shots "
            "are stitched into one scene (the options above apply to every shot; --image and "
            "--ref to the first)", frozenset({"magic"}), None, {"action": "store_true"}),
-    Option(("--budget",), "sweep or storyboard: refuse to start above this estimated cost",
-           _SWEEPS, None, {"type": float}),
+    Option(("--budget",), "sweep or storyboard: refuse to start above this estimated cost: "
+           "dollars (10), one cap per currency (USD=10,credits=200), or none (default: "
+           "HH_BUDGET, else 10)", _SWEEPS, None, {"metavar": "CAP"}),
     Option(("--confirm",), "sweep or storyboard: run even above the budget", _SWEEPS, None,
            {"action": "store_true"}),
-    Option(("--concurrency",), "sweep or storyboard: jobs in flight at once (per provider)",
-           _SWEEPS, None, {"type": int}),
+    Option(("--concurrency",), "sweep or storyboard: jobs in flight at once (per provider), "
+           "at least 1 (default: HH_SWEEP_CONCURRENCY, else 4)", _SWEEPS, None,
+           {"type": int, "metavar": "N"}),
     Option(("--report",), "sweep: write a report folder here", frozenset({"sweep"})),
     Option(("--csv",), "sweep: write the result table here", frozenset({"sweep"})),
     Option(("--data-dir",), "journal and clips (default HH_DATA_DIR, else the per-user data "
            "directory)", _CLI),
 )
+
+
+def sweep_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``--budget`` and ``--concurrency`` checked and read (not given: None, the defaults):
+    a :class:`~hh_notebook.errors.ValidationError` naming the option otherwise."""
+    from .sweep.estimate import check_concurrency, parse_budget
+
+    budget = None if args.budget is None else parse_budget(args.budget, "--budget")
+    if args.budget is not None and budget is None:
+        budget = {}  # "none": no cap, not the default
+    concurrency = None if args.concurrency is None else check_concurrency(args.concurrency,
+                                                                            "--concurrency")
+    return {"budget": budget, "concurrency": concurrency}
+
+
+def budget_refusal(exc: Any) -> str:
+    """A :class:`~hh_notebook.errors.BudgetExceeded` in the options' own words (``--confirm``,
+    ``--budget USD=10,credits=200``) rather than Python's."""
+    from .sweep.estimate import budget_advice
+
+    needed = getattr(exc, "needed", None)
+    if not needed and not getattr(exc, "unknown", 0):
+        return " ".join(str(exc).split())
+    return f"{exc.summary} {budget_advice(needed or {}, exc.unknown, 'cli')}"
+
+
+def did_you_mean(word: str, door: str | None = None) -> str:
+    """`` (did you mean --duration?)`` for a mistyped option of ``door`` (None: of any door),
+    or ``""``.
+
+    >>> did_you_mean("--durations", "generate")
+    ' (did you mean --duration?)'
+    """
+    offered = OPTIONS if door is None else options_for(door)
+    flags = [f for o in offered for f in o.flags if f.startswith("--")]
+    guess = difflib.get_close_matches(word.split("=")[0], flags, n=1, cutoff=0.7)
+    return f" (did you mean {guess[0]}?)" if guess else ""
+
+
+def parse_magic_line(parser: Any, line: str) -> Any:
+    """Parse the magic's option line with shell quoting (``-n "blurry, text"`` is one value);
+    a mistake is one ``UsageError`` line, with the option meant when it is guessable."""
+    from IPython.core.error import UsageError
+
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"options: {exc}") from None
+    try:
+        return parser.parse_args(words)
+    except UsageError as exc:
+        message = str(exc)
+        if message.startswith("unrecognized arguments: "):
+            message += did_you_mean(message.split(": ", 1)[1].split()[0], "magic")
+        raise UsageError(message) from None
+
+
+def wants_help(line: str) -> bool:
+    """True when the magic's option line asks for ``-h``/``--help``."""
+    try:
+        return any(word in ("-h", "--help") for word in shlex.split(line))
+    except ValueError:
+        return False
 
 
 def options_for(door: str) -> list[Option]:

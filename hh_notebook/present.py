@@ -16,6 +16,8 @@ from . import catalog
 from .errors import ValidationError
 
 __all__ = [
+    "SANDBOX_LABEL",
+    "SANDBOX_TAG",
     "STATUS_WORDS",
     "TextProgress",
     "cost_text",
@@ -24,6 +26,7 @@ __all__ = [
     "duration_text",
     "format_money",
     "format_seconds",
+    "is_sandbox_work",
     "job_cost_text",
     "normalise_progress",
     "one_line",
@@ -33,6 +36,11 @@ __all__ = [
 ]
 
 USD = "USD"
+#: How work on the sandbox is shown wherever money is: it is never paid, never summed with
+#: money, and never shown as a bare amount.
+SANDBOX_LABEL = "sandbox — not paid"
+#: The journal tag of a job run against a sandbox (:func:`is_sandbox_work`).
+SANDBOX_TAG = "sandbox"
 
 #: What each status is called in progress lines, widgets and static views.
 STATUS_WORDS = {
@@ -93,9 +101,26 @@ def cost_text(cost: object, currency: str | None = None) -> str:
     return str(cost)
 
 
+def is_sandbox_work(item: Any) -> bool:
+    """True for a job, a journal record or a cost estimate of work done on a sandbox (its
+    ``sandbox`` tag or flag): never paid, never counted as money.
+
+    >>> from types import SimpleNamespace
+    >>> is_sandbox_work(SimpleNamespace(tags={"sandbox": True})), is_sandbox_work(object())
+    (True, False)
+    """
+    tags = getattr(item, "tags", None)
+    if isinstance(tags, dict) and tags.get(SANDBOX_TAG) is True:
+        return True
+    return getattr(item, "sandbox", False) is True
+
+
 def job_cost_text(job: Any) -> str:
-    """What ``job`` cost, for display (``""`` when unknown). A bare number (a cost read back
-    from the journal) is shown in the currency its provider bills in."""
+    """What ``job`` cost, for display (``""`` when unknown; :data:`SANDBOX_LABEL` on a
+    sandbox). A bare number (a cost read back from the journal) is shown in the currency its
+    provider bills in."""
+    if is_sandbox_work(job) or is_sandbox_work(job.cost):
+        return SANDBOX_LABEL
     if isinstance(job.cost, (int, float)):
         try:
             currency = catalog.facts(job.provider).currency

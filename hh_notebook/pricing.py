@@ -15,6 +15,12 @@ note says so; it is never guessed.
     ...                   "apiframe"))
     '310 credits'
 
+Work on the sandbox is never paid: its estimates carry ``sandbox=True``, show as "sandbox —
+not paid" and are counted apart from money in every total::
+
+    >>> str(estimate_cost(GenerationRequest(prompt="horse"), "sandbox"))
+    "sandbox — not paid ($0.70 at segmind's price)"
+
 Estimates add up (same currency sums, different currencies stay apart)::
 
     >>> a = estimate_cost(GenerationRequest(prompt="a"), "segmind")
@@ -27,6 +33,7 @@ Estimates add up (same currency sums, different currencies stay apart)::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -34,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import catalog
 from .errors import FieldError, ValidationError
-from .present import format_money
+from .present import SANDBOX_LABEL, format_money, is_sandbox_work
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -68,6 +75,8 @@ class CostEstimate:
     note: str = ""
     provider: str | None = None
     resolution: str | None = None
+    #: Work on a sandbox: ``amount`` is what the provider would charge, and nothing is paid.
+    sandbox: bool = False
 
     @property
     def known(self) -> bool:
@@ -77,7 +86,7 @@ class CostEstimate:
     @property
     def detail(self) -> str:
         """The amount with how it was reached, or why there is none."""
-        if self.amount is None or self.per_second is None:
+        if self.amount is None or self.per_second is None or self.sandbox:
             return str(self)
         how = f"{self.seconds} s × {format_money(self.per_second, self.currency)}/s"
         if self.resolution:
@@ -98,9 +107,18 @@ class CostEstimate:
         return cls(0.0, currency, 0.0, 0, note)
 
     def __str__(self) -> str:
+        if self.sandbox:
+            if self.amount is None:
+                return SANDBOX_LABEL
+            return f"{SANDBOX_LABEL} ({format_money(self.amount, self.currency)} at " \
+                   f"{self.provider or 'the provider'}'s price)"
         if self.amount is None:
             return "price not published"
         return format_money(self.amount, self.currency)
+
+    def on_sandbox(self) -> CostEstimate:
+        """The same estimate for work on a sandbox: shown, never paid or summed as money."""
+        return dataclasses.replace(self, sandbox=True)
 
     def __add__(self, other: object) -> CostTotal:
         return CostTotal.of([self]) + other
@@ -112,33 +130,41 @@ class CostEstimate:
 
 @dataclass(frozen=True)
 class CostTotal:
-    """A sum of estimates: one amount per currency, plus a count of unpriced clips.
+    """A sum of estimates: one amount per currency, plus a count of unpriced clips and a
+    count of sandbox clips (never paid, so never in the amounts).
 
     >>> total = sum_costs([CostEstimate(0.7, "USD", 0.14, 5),
     ...                    CostEstimate(120, "credits", 24, 5),
     ...                    CostEstimate(None, "USD", None, 5, "price not published")])
     >>> str(total), total.usd, total.unknown
     ('$0.70 + 120 credits + 1 clip without a published price', 0.7, 1)
+    >>> str(total + CostEstimate(0.7, "USD", 0.14, 5, sandbox=True))
+    '$0.70 + 120 credits + 1 clip without a published price · 1 sandbox clip — not paid'
     """
 
     amounts: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     unknown: int = 0
     count: int = 0
+    #: Clips made on a sandbox: counted here, never in ``amounts``.
+    sandbox: int = 0
 
     @classmethod
     def of(cls, items: Iterable[CostEstimate | CostTotal | None]) -> CostTotal:
         """Sum estimates (and totals); ``None`` counts as a clip without a known price."""
         amounts: dict[str, float] = {}
-        unknown = count = 0
+        unknown = count = sandbox = 0
         for item in items:
             if isinstance(item, CostTotal):
                 for currency, value in item.amounts.items():
                     amounts[currency] = round(amounts.get(currency, 0.0) + value, 6)
                 unknown += item.unknown
                 count += item.count
+                sandbox += item.sandbox
             elif isinstance(item, CostEstimate):
                 count += 1
-                if item.amount is None:
+                if item.sandbox:
+                    sandbox += 1
+                elif item.amount is None:
                     unknown += 1
                 else:
                     current = amounts.get(item.currency, 0.0)
@@ -151,7 +177,7 @@ class CostTotal:
                     f"cannot add a {type(item).__name__} to costs: use CostEstimate "
                     "(a bare number has no currency)"
                 )
-        return cls(MappingProxyType(amounts), unknown, count)
+        return cls(MappingProxyType(amounts), unknown, count, sandbox)
 
     def amount(self, currency: str) -> float:
         """The total in one currency (0.0 when nothing was priced in it)."""
@@ -181,11 +207,17 @@ class CostTotal:
         if self.unknown:
             noun = "clip" if self.unknown == 1 else "clips"
             parts.append(f"{self.unknown} {noun} without a published price")
-        return " + ".join(parts) if parts else "$0.00"
+        money = " + ".join(parts) if parts else "$0.00"
+        if not self.sandbox:
+            return money
+        noun = "clip" if self.sandbox == 1 else "clips"
+        sandbox = f"{self.sandbox} sandbox {noun} — not paid"
+        return sandbox if self.sandbox == self.count else f"{money} · {sandbox}"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form: ``{"amounts": {...}, "unknown": n, "count": n}``."""
-        return {"amounts": dict(self.amounts), "unknown": self.unknown, "count": self.count}
+        """JSON-safe form: ``{"amounts": {...}, "unknown": n, "count": n, "sandbox": n}``."""
+        return {"amounts": dict(self.amounts), "unknown": self.unknown, "count": self.count,
+                "sandbox": self.sandbox}
 
 
 def sum_costs(costs: Iterable[CostEstimate | CostTotal | None]) -> CostTotal:
@@ -201,9 +233,12 @@ def sum_costs(costs: Iterable[CostEstimate | CostTotal | None]) -> CostTotal:
 
 def spent(records: Iterable[Any]) -> CostTotal:
     """What finished jobs cost, from journal records: failed jobs are refunded or never
-    charged, clips served from the journal are free, so only succeeded jobs count."""
-    paid = [CostEstimate(r.cost, r.currency or USD, None, 0, provider=r.provider)
-            for r in records if r.status == "succeeded" and r.cost is not None]
+    charged, clips served from the journal are free, so only succeeded jobs count; jobs run
+    on a sandbox are counted apart (``CostTotal.sandbox``), never as money."""
+    paid = [CostEstimate(r.cost, r.currency or USD, None, 0, provider=r.provider,
+                         sandbox=is_sandbox_work(r))
+            for r in records
+            if r.status == "succeeded" and (r.cost is not None or is_sandbox_work(r))]
     return sum_costs(paid)
 
 
@@ -218,10 +253,12 @@ def estimate_cost(request: GenerationRequest | CheckedRequest, provider: str) ->
     >>> from hh_notebook.request import GenerationRequest
     >>> estimate_cost(GenerationRequest(prompt="x", duration=8, resolution="1080p"), "segmind")
     CostEstimate(amount=1.44, currency='USD', per_second=0.18, seconds=8, note='', \
-provider='segmind', resolution='1080P')
+provider='segmind', resolution='1080P', sandbox=False)
     >>> estimate_cost(GenerationRequest(prompt="x"), "hiapi").amount is None
     True
     """
+    if provider == catalog.SANDBOX:
+        return estimate_cost(request, catalog.SANDBOX_PROTOCOL).on_sandbox()
     checked = getattr(request, "contract", None) is not None
     inner: Any = getattr(request, "request", request)
     if checked:

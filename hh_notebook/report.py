@@ -23,7 +23,9 @@ above :data:`SINGLE_FILE_WARN_BYTES`.
 from __future__ import annotations
 
 import base64
+import csv
 import html
+import io
 import json
 import os
 import pathlib
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .media import contact_sheet, poster_frame
-from .present import display_text, format_money
+from .present import SANDBOX_LABEL, display_text, format_money
 from .ranking_html import RankingView
 from .report_metrics import (
     SORT_CSS,
@@ -49,7 +51,7 @@ from .report_metrics import (
 if TYPE_CHECKING:  # pragma: no cover
     from .sweep import SweepResult, SweepRow
 
-__all__ = ["SINGLE_FILE_WARN_BYTES", "ReportSizeWarning", "export_report"]
+__all__ = ["SINGLE_FILE_WARN_BYTES", "ReportSizeWarning", "export_report", "records_csv"]
 
 #: Single-file reports above this size trigger a :class:`ReportSizeWarning`.
 SINGLE_FILE_WARN_BYTES = 50 * 1024 * 1024
@@ -95,8 +97,11 @@ def export_report(
                  _ranking_section(ranking))
     out_file.write_text(page, encoding="utf-8")
     if not single_file:
-        result.to_csv(target / "results.csv")
-        result.to_json(target / "results.json")
+        # The tables point at the report's own copies, relative to the report: the folder
+        # can be moved or sent, and a spreadsheet opened from it finds the clips.
+        copies = {row.key: urls["clip"] for row, urls in zip(rows, media) if "clip" in urls}
+        result.to_csv(target / "results.csv", video_paths=copies)
+        result.to_json(target / "results.json", video_paths=copies)
     else:
         size = out_file.stat().st_size
         if size > SINGLE_FILE_WARN_BYTES:
@@ -108,6 +113,34 @@ def export_report(
                 stacklevel=2,
             )
     return out_file
+
+
+def records_csv(records: list[dict[str, Any]]) -> str:
+    """Table rows as CSV (the union of their keys as columns). Text a spreadsheet would run
+    as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: a
+    prompt, a note) gets a leading ``'``, which spreadsheets show as text.
+
+    >>> print(records_csv([{"prompt": "=1+1", "seed": 3}]), end="")
+    prompt,seed
+    '=1+1,3
+    """
+    names: list[str] = []
+    for record in records:
+        names += [k for k in record if k not in names]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: _csv_cell(v) for k, v in record.items()})
+    return buf.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value
 
 
 # -------------------------------------------------------------------------------- assets
@@ -169,8 +202,11 @@ def _media_for(
 
 
 def _request_json(row: SweepRow) -> str:
+    request = row.request.to_dict()
+    # The version the clip was made with (the provider's default when none was asked for).
+    request["model"] = request.get("model") or getattr(row, "params", {}).get("model")
     return json.dumps(
-        {"provider": row.provider, "job_id": row.job_id, "request": row.request.to_dict()},
+        {"provider": row.provider, "job_id": row.job_id, "request": request},
         indent=2,
         ensure_ascii=False,
     )
@@ -220,6 +256,8 @@ def _e(value: Any) -> str:
 def _cost_text(record: dict[str, Any]) -> str:
     if record.get("from_cache"):
         return "$0 (journal)"
+    if record.get("sandbox") and record.get("status") == "succeeded":
+        return SANDBOX_LABEL
     cost = record.get("cost")
     if cost is None:
         return "price not published" if record.get("status") == "succeeded" else ""
@@ -228,12 +266,13 @@ def _cost_text(record: dict[str, Any]) -> str:
 
 def _total_text(result: SweepResult) -> str:
     totals: dict[str, float] = {}
-    unpriced = 0
+    unpriced = sandbox = 0
     for record in result.to_records():
         if record.get("from_cache") or record.get("status") != "succeeded":
             continue
-        if record.get("cost") is None:
-            unpriced += 1
+        if record.get("sandbox") or record.get("cost") is None:
+            sandbox += bool(record.get("sandbox"))
+            unpriced += not record.get("sandbox")
             continue
         currency = record.get("currency") or "USD"
         totals[currency] = totals.get(currency, 0.0) + float(record["cost"])
@@ -241,6 +280,8 @@ def _total_text(result: SweepResult) -> str:
     text = " + ".join(parts) or "$0.00"
     if unpriced:
         text += f" + {unpriced} clip(s) without a published price"
+    if sandbox:
+        text += f" · {sandbox} sandbox clip(s) — not paid"
     return text
 
 

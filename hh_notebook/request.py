@@ -19,13 +19,12 @@ paid for; :meth:`~GenerationRequest.check` does it once and carries the result o
 
 What is checked (each limit per provider, model version and mode, from the catalog): the
 duration (a whole number of seconds), the resolution (any case; normalised to upper case),
-the aspect ratio (image-to-video ignores it: the first frame decides
-the shape), the seed, the prompt (required except for some image-to-video paths; a shorter
-limit applies when the prompt holds a CJK ideograph — U+3400–U+4DBF, U+4E00–U+9FFF,
-U+F900–U+FAFF, U+20000–U+2FA1F — to the whole prompt, so a mixed prompt is never rejected by
-a provider that counts differently), ``[Image N]`` tokens against the images given, the
-number of references, every image (format, size, sides, aspect; local images are sent inline
-only where the provider takes them), the model version and the reference type.
+the aspect ratio (image-to-video ignores it: the first frame decides the shape), the seed,
+the prompt and negative prompt (see :mod:`hh_notebook.request_text`; the prompt is required
+except for some image-to-video paths), ``[Image N]`` tokens against the images given, the
+number of references, every image (decoded in full: format, size, sides, aspect; local images
+are sent inline only where the provider takes them; URLs normalised), the audio URL, the
+model version and the reference type.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Union
 from . import catalog
 from .catalog import Contract
 from .errors import FieldError, UnknownParameter, ValidationError
-from .media import ImageData, StoredImage
+from .media import ImageData, StoredImage, normalise_url
 from .present import safe_repr
 from .request_checks import (
     Findings,
@@ -122,6 +121,13 @@ def _is_present(image: object) -> bool:
     return image is not None and not (isinstance(image, str) and not image.strip())
 
 
+def _normal_image(image: Any) -> Any:
+    """An image input as it is checked and sent: URLs normalised, a blank string None."""
+    if not _is_present(image):
+        return None
+    return normalise_url(image) if isinstance(image, str) else image
+
+
 @dataclass(eq=False)
 class GenerationRequest:
     """Everything one HappyHorse generation needs, for any provider.
@@ -174,14 +180,13 @@ class GenerationRequest:
             self.reference_type = self.reference_type.strip().lower()
         if isinstance(self.model, str):
             self.model = self.model.strip()
-        if self.reference_images is None:
+        refs = self.reference_images
+        if isinstance(refs, (list, tuple)):  # URLs are checked, recorded and sent as normalised
+            self.reference_images = [normalise_url(r) if isinstance(r, str) else r for r in refs]
+        elif refs is None:
             self.reference_images = []
-        elif isinstance(self.reference_images, tuple):
-            self.reference_images = list(self.reference_images)
-        if not _is_present(self.image):
-            self.image = None
-        if not _is_present(self.last_frame):
-            self.last_frame = None
+        self.image = _normal_image(self.image)
+        self.last_frame = _normal_image(self.last_frame)
         if isinstance(self.audio, str):
             self.audio = self.audio.strip() or None
 
@@ -377,14 +382,11 @@ class GenerationRequest:
 
     def __repr__(self) -> str:
         parts = [f"mode={self.mode.value}", f"prompt={safe_repr(self.prompt, 60)!r}"]
-        if self.negative_prompt is not None:
-            parts.append(f"negative_prompt={safe_repr(self.negative_prompt, 40)!r}")
-        if self.image is not None:
-            parts.append(f"image={safe_repr(self.image, 60)!r}")
+        for name, width in (("negative_prompt", 40), ("image", 60), ("last_frame", 60)):
+            if getattr(self, name) is not None:
+                parts.append(f"{name}={safe_repr(getattr(self, name), width)!r}")
         if self.reference_images:
             parts.append(f"reference_images={safe_repr(self.reference_images)}")
-        if self.last_frame is not None:
-            parts.append(f"last_frame={safe_repr(self.last_frame, 60)!r}")
         for name in ("resolution", "duration", "aspect_ratio", "seed", "prompt_extend",
                      "watermark", "reference_type", "model", "audio"):
             parts.append(f"{name}={safe_repr(getattr(self, name))!r}")
@@ -455,8 +457,7 @@ def _fingerprint(record: dict[str, Any], provider: str, model: str) -> str:
     record["model"] = model
     canonical = {"v": 1, "provider": provider, "request": record}
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _restore_image(desc: object) -> Any:

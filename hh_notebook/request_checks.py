@@ -18,26 +18,17 @@ from typing import TYPE_CHECKING, Any
 from . import catalog
 from .catalog import Contract
 from .errors import FieldError, ValidationError
-from .media import ImageData, check_image, is_url, load_image
+from .media import ImageData, check_image, check_url, is_url, load_image
 from .present import safe_repr
+from .request_text import check_text, is_chinese
 
 if TYPE_CHECKING:
     from .request import GenerationRequest
 
 __all__ = ["Findings", "find_problems", "find_warnings", "image_tokens", "is_chinese"]
 
-_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _IMAGE_TOKEN = re.compile(r"\[\s*image\s*(\d+)\s*\]", re.IGNORECASE)
 _MODE_LABELS = {"t2v": "text-to-video", "i2v": "image-to-video", "r2v": "reference-to-video"}
-
-
-def is_chinese(text: str) -> bool:
-    """True when ``text`` holds at least one CJK unified ideograph (then the shorter limit).
-
-    >>> is_chinese("一匹白马"), is_chinese("a white horse"), is_chinese("horse 马")
-    (True, False, True)
-    """
-    return bool(_CJK.search(text))
 
 
 def image_tokens(prompt: str) -> list[int]:
@@ -93,6 +84,8 @@ def _limits(provider: str | None, contract: Contract | None, mode: str) -> _Limi
 def find_problems(request: GenerationRequest, provider: str | None = None) -> Findings:
     """Check ``request`` (for ``provider``, or against the limits every provider shares)."""
     found = Findings()
+    if provider == catalog.SANDBOX:  # the local sandbox takes what Segmind takes
+        provider = catalog.SANDBOX_PROTOCOL
     if provider is not None and provider not in catalog.PROVIDERS:
         found.problems.append(provider_error(provider))
         provider = None
@@ -117,14 +110,16 @@ def find_problems(request: GenerationRequest, provider: str | None = None) -> Fi
 
 
 def provider_error(provider: object) -> FieldError:
-    """The problem of an unknown provider name."""
+    """The problem of an unknown provider name (with the name meant, when it is guessable)."""
+    names = [*catalog.PROVIDERS, catalog.SANDBOX]
     message = f"unknown provider {safe_repr(provider)!r}"
-    if provider == "sandbox":
-        message = (
-            "'sandbox' is not a provider: the sandbox is a base URL that speaks every "
-            "provider's protocol; pick one of the providers and point its base URL at it"
-        )
-    return FieldError("provider", safe_repr(provider), ", ".join(catalog.PROVIDERS), message)
+    if isinstance(provider, str) and not provider.strip():
+        message = "the provider name is empty (leave it out, or None, for the default)"
+    elif isinstance(provider, str):
+        guess = difflib.get_close_matches(provider.strip().lower(), names, n=1)
+        message += f"; did you mean {guess[0]!r}?" if guess else ""
+    allowed = ", ".join(catalog.PROVIDERS) + f" (or {catalog.SANDBOX!r}: the local sandbox)"
+    return FieldError("provider", safe_repr(provider), allowed, message)
 
 
 def _check_prompt(request: GenerationRequest, limits: _Limits, mode: str) -> list[FieldError]:
@@ -136,12 +131,9 @@ def _check_prompt(request: GenerationRequest, limits: _Limits, mode: str) -> lis
         where = _MODE_LABELS[mode] if mode != "i2v" else f"{limits.provider}'s image-to-video"
         errors.append(FieldError("prompt", prompt, "non-empty text",
                                  f"a prompt is required for {where}"))
-    chinese = is_chinese(prompt)
-    limit = catalog.MAX_PROMPT_CHARS_CHINESE if chinese else catalog.MAX_PROMPT_CHARS
-    if len(prompt) > limit:
-        kind = "Chinese prompt (it contains CJK ideographs)" if chinese else "prompt"
-        errors.append(FieldError("prompt", safe_repr(prompt), f"at most {limit} characters",
-                                 f"the {kind} is {len(prompt)} characters long"))
+    elif prompt.strip() or limits.prompt_required:
+        errors += check_text("prompt", prompt, catalog.MAX_PROMPT_CHARS,
+                             catalog.MAX_PROMPT_CHARS_CHINESE)
     available = {"t2v": 0, "i2v": 1, "r2v": request.reference_count()}[mode]
     bad = sorted({n for n in image_tokens(prompt) if n < 1 or n > available})
     if bad:
@@ -158,6 +150,9 @@ def _check_prompt(request: GenerationRequest, limits: _Limits, mode: str) -> lis
     if negative is not None and not isinstance(negative, str):
         errors.append(FieldError("negative_prompt", safe_repr(negative), "text or None",
                                  "the negative prompt must be text"))
+    elif negative:
+        errors += check_text("negative_prompt", negative, catalog.MAX_NEGATIVE_PROMPT_CHARS,
+                             catalog.MAX_NEGATIVE_PROMPT_CHARS_CHINESE)
     return errors
 
 
@@ -296,7 +291,8 @@ def _check_audio(request: GenerationRequest) -> list[FieldError]:
         return [FieldError("audio", safe_repr(audio), allowed,
                            "audio must be the URL of a speech file (text)")]
     if is_url(audio):
-        return []
+        problem = check_url(audio, "audio")
+        return [] if problem is None else [problem]
     where = "a local file" if os.path.exists(os.path.expanduser(audio)) else "not a URL"
     return [FieldError("audio", safe_repr(audio), allowed,
                        f"the provider fetches the speech file itself, so audio must be an "
@@ -430,12 +426,20 @@ _ALIASES = {
     "end_frame": "last_frame", "end_image": "last_frame", "last_image": "last_frame",
 }
 _AUDIO_WORDS = frozenset({"audio_file", "audio_url", "sound", "music", "voice", "speech"})
+#: Where things go that are not part of a request.
+_ELSEWHERE = {name: f"{name}= belongs to the client, not the request: hh.Client({name}=...)"
+              + (", or hh.generate(prompt, provider=...) for one call" if name == "provider"
+                 else "")
+              for name in ("provider", "api_key", "base_url", "sandbox", "data_dir")}
 
 
 def unknown_parameter_message(names: list[str], fields: frozenset[str]) -> str:
     """What to say about parameters a request does not have: the name meant, if guessable."""
     lines = []
     for name in names:
+        if name in _ELSEWHERE:
+            lines.append(f"{name!r} is not a GenerationRequest parameter: {_ELSEWHERE[name]}")
+            continue
         if name in _AUDIO_WORDS:
             lines.append(
                 f"{name!r} is not a GenerationRequest parameter: HappyHorse generates "

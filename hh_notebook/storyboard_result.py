@@ -3,18 +3,16 @@ JSON, CSV and a self-contained report in which the scene is one more clip)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import pathlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .pricing import CostTotal
-from .report import export_report
+from .report import export_report, records_csv
 from .request import GenerationRequest
 from .sweep.axes import AxisSpec
 
@@ -77,8 +75,9 @@ class ShotRow:
     page: int = 0
     row: int = 0
 
-    def to_record(self) -> dict[str, Any]:
-        """A flat, JSON-safe dict (one table row)."""
+    def to_record(self, video_path: str | None = None) -> dict[str, Any]:
+        """A flat, JSON-safe dict (one table row); ``video_path`` replaces the clip's path
+        (a report writes its own copy's)."""
         record: dict[str, Any] = {"cell": self.key, "provider": self.provider,
                                   "prompt": self.prompt}
         request = self.request
@@ -89,7 +88,8 @@ class ShotRow:
             continues_from=self.continues_from, generation=self.generation,
             status=self.status, from_cache=self.from_cache, cost=self.cost,
             currency=self.currency, start=self.start, end=self.end, job_id=self.job_id,
-            video_path=str(self.video_path) if self.video_path else None, error=self.error)
+            video_path=video_path or (str(self.video_path) if self.video_path else None),
+            error=self.error)
         return record
 
 
@@ -173,38 +173,37 @@ class StoryboardResult:
         return iter(self.shots)
 
     # -- exports ----------------------------------------------------------------------------
-    def to_records(self) -> list[dict[str, Any]]:
-        """One flat dict per shot, then one for the scene."""
-        return [row.to_record() for row in self.rows]
+    def to_records(self, video_paths: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """One flat dict per shot, then one for the scene (``video_paths``: row key → the
+        path to write instead, e.g. a report's own copy)."""
+        paths = video_paths or {}
+        return [row.to_record(paths.get(row.key)) for row in self.rows]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, video_paths: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Everything, JSON-safe, with the exact request of every shot."""
+        paths = video_paths or {}
         return {"storyboard": self.board_id, "toolkit_version": __version__,
                 "provider": self.board.provider,
-                "rows": [{**row.to_record(), "request": row.request.to_dict()}
+                "rows": [{**row.to_record(paths.get(row.key)), "request": row.request.to_dict()}
                          for row in self.rows]}
 
-    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int = 2) -> str:
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int = 2,
+                video_paths: Mapping[str, str] | None = None) -> str:
         """The result as JSON (see :meth:`to_dict`); also written to ``path`` if given."""
-        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)
+        text = json.dumps(self.to_dict(video_paths), indent=indent, ensure_ascii=False,
+                          default=str)
         if path is not None:
             pathlib.Path(path).write_text(text, encoding="utf-8")
         return text
 
-    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
-        """The table as CSV (one row per shot, then the scene); also written to ``path``."""
-        records = self.to_records()
-        names: list[str] = []
-        for record in records:
-            names += [k for k in record if k not in names]
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
-        writer.writeheader()
-        for record in records:
-            writer.writerow({k: "" if v is None else v for k, v in record.items()})
+    def to_csv(self, path: str | os.PathLike[str] | None = None, *,
+               video_paths: Mapping[str, str] | None = None) -> str:
+        """The table as CSV (one row per shot, then the scene; formula-like text defused, see
+        :func:`~hh_notebook.report.records_csv`); also written to ``path``."""
+        text = records_csv(self.to_records(video_paths))
         if path is not None:
-            pathlib.Path(path).write_text(buf.getvalue(), encoding="utf-8")
-        return buf.getvalue()
+            pathlib.Path(path).write_text(text, encoding="utf-8")
+        return text
 
     def export_report(self, path: str | os.PathLike[str], *, single_file: bool = False,
                       title: str | None = None, frames: int = 8) -> pathlib.Path:

@@ -21,12 +21,18 @@ from typing import Any
 
 from . import catalog
 from .client import Client, client_for
-from .errors import BudgetExceeded, HHError, ValidationError
+from .errors import HHError, ValidationError
 from .journal import JobRecord
-from .present import duration_text, normalise_progress, status_value
+from .present import SANDBOX_LABEL, duration_text, normalise_progress, status_value
 from .pricing import CostEstimate, CostTotal, estimate_cost
 from .storyboard_plan import BoardPlan, PlannedShot
-from .sweep.estimate import budget_limits, settings
+from .sweep.estimate import (
+    budget_limits,
+    check_budget,
+    check_concurrency,
+    refuse_above,
+    settings,
+)
 
 __all__ = ["ACTIVE", "FAILED", "TAG_AFTER", "TAG_BOARD", "TAG_GENERATION", "TAG_SHOT",
            "BoardEstimate", "BoardState", "SceneState", "ShotRun", "apply_record"]
@@ -98,6 +104,13 @@ class BoardEstimate:
     resumed: int
     cost: CostTotal
     seconds: float
+    #: The board runs on a sandbox: ``cost`` is at the providers' prices, nothing is paid.
+    sandbox: bool = False
+
+    def cost_text(self) -> str:
+        """The cost as text, marked "sandbox — not paid" on a sandbox."""
+        return f"{self.cost}" + (f" at the providers' prices ({SANDBOX_LABEL})"
+                                 if self.sandbox else "")
 
     def __str__(self) -> str:
         parts = [f"{len(self.new)} new"]
@@ -107,7 +120,7 @@ class BoardEstimate:
             parts.append(f"{self.resumed} still running (resumed, $0)")
         shots = ", ".join(f"{i + 1}" for i in self.new)
         which = f" (shot{'s' if len(self.new) > 1 else ''} {shots})" if self.new else ""
-        return (f"{self.shots} shots: {', '.join(parts)}{which}: about {self.cost}, "
+        return (f"{self.shots} shots: {', '.join(parts)}{which}: about {self.cost_text()}, "
                 f"~{duration_text(self.seconds)}")
 
 
@@ -120,8 +133,9 @@ class BoardState:
                  concurrency: int | None = None) -> None:
         self.plan = plan
         self.id = plan.id
-        self.budget = budget
-        self.concurrency = max(1, concurrency or settings.concurrency)
+        self.budget = None if budget is None else check_budget(budget)
+        self.concurrency = (settings.concurrency if concurrency is None
+                            else check_concurrency(concurrency))
         self._client = client
         self._provider = provider
         self._runs = [ShotRun() for _ in plan.shots]
@@ -157,9 +171,11 @@ class BoardState:
 
     @property
     def spent(self) -> CostTotal:
-        """What the shots' current takes cost (clips served from the journal: $0)."""
+        """What the shots' current takes cost (clips served from the journal: $0; on a
+        sandbox nothing is paid: counted apart, ``CostTotal.sandbox``)."""
         self._load()
-        return CostTotal.of(CostEstimate(r.cost, r.currency or "USD", None, 0)
+        sandbox = self.client.is_sandbox
+        return CostTotal.of(CostEstimate(r.cost, r.currency or "USD", None, 0, sandbox=sandbox)
                             if r.cost is not None else None
                             for r in self._runs if r.status == "succeeded")
 
@@ -290,7 +306,7 @@ class BoardState:
                 new.append(index)
         cost = CostTotal.of([self._price(i) for i in new])
         return BoardEstimate(len(self._runs), tuple(new), kept, resumed, cost,
-                             self._ideal_seconds(new))
+                             self._ideal_seconds(new), self.client.is_sandbox)
 
     def _price(self, index: int) -> CostEstimate | None:
         try:
@@ -318,21 +334,10 @@ class BoardState:
         """
         est = self.estimate(shots, fresh=fresh)
         limit = budget_limits(budget if budget is not None else self.budget)
-        if not limit or not est.new:
-            return est
-        over = [f"{amount:g} {currency} > budget {limit[currency]:g} {currency}"
-                for currency, amount in est.cost.amounts.items()
-                if currency in limit and amount > limit[currency] + 1e-9]
-        uncapped = [c for c in est.cost.amounts if c not in limit]
-        if uncapped:
-            over.append(f"no budget set for {', '.join(uncapped)}")
-        if est.cost.unknown:
-            over.append(f"{est.cost.unknown} shot(s) without a published price")
-        if over:
-            raise BudgetExceeded(
-                f"storyboard {self.id}: {len(est.new)} new shot(s) would cost about "
-                f"{est.cost} ({'; '.join(over)}). Nothing was submitted. Pass confirm=True to "
-                "run it anyway, or raise the cap (budget=..., HH_BUDGET).")
+        if limit and est.new:
+            refuse_above(limit, est.cost.amounts, est.cost.unknown,
+                         f"storyboard {self.id}: {len(est.new)} new shot(s) would cost about "
+                         f"{est.cost_text()}")
         return est
 
 

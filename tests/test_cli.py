@@ -27,10 +27,11 @@ def happyhorse(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_generate_dry_run_prices_and_warns_without_submitting(tmp_path: Path) -> None:
     done = happyhorse(tmp_path, "generate", "a fox", "-d", "8", "-r", "1080P", "--dry-run",
-                      "--provider", "segmind", "--image", "https://example.com/f.png",
+                      "--provider", "sandbox", "--image", "https://example.com/f.png",
                       "-a", "9:16")
     assert done.returncode == 0, done.stderr
-    assert "i2v on segmind, estimated $1.44" in done.stdout
+    assert "i2v on segmind, estimated sandbox — not paid ($1.44 at segmind's price)" in done.stdout
+    assert "dry run: nothing submitted" in done.stdout
     assert "warning: aspect_ratio 9:16 is ignored in image-to-video" in done.stdout
     assert not (tmp_path / "data" / "clips").exists()
 
@@ -45,8 +46,10 @@ def test_generate_makes_a_clip_and_jobs_lists_it(tmp_path: Path) -> None:
         1280, 720, "h264", "aac")
     listed = happyhorse(tmp_path, "jobs")
     assert listed.returncode == 0
-    [line] = listed.stdout.strip().splitlines()
+    header, line = listed.stdout.strip().splitlines()
+    assert header.split()[:4] == ["id", "status", "provider", "cost"]
     assert "segmind" in line and "succeeded" in line and "a heron at dusk" in line
+    assert "sandbox — not paid" in line  # the cost column never shows sandbox work as money
 
 
 def test_invalid_input_is_one_line_with_exit_code_2(tmp_path: Path) -> None:

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 from lifecycle_fixtures import CANARY, log_for, make_client, run
-from test_validation_table import BAD_REQUESTS
+from test_validation_table import BAD_REQUESTS, names_every_field
 
 import hh_notebook.client as client_module
 from hh_notebook.client import Client
 from hh_notebook.errors import AuthError, HHError, JobFailed, SubmitUncertain, ValidationError
+from hh_notebook.journal import Journal
 from hh_notebook.providers import Status
-from hh_notebook.request import PROVIDERS, GenerationRequest
+from hh_notebook.request import GenerationRequest
 
 
 def test_generate_blocks_outside_an_event_loop(sandbox, tmp_path) -> None:
@@ -24,7 +25,8 @@ def test_generate_blocks_outside_an_event_loop(sandbox, tmp_path) -> None:
     assert job.video_path.is_file()
     assert job.request.duration == 4
     assert job.provider_job_id
-    assert str(job.cost) == "$0.56"
+    assert job.cost.amount == pytest.approx(0.56) and job.cost.sandbox
+    assert str(job.cost) == "sandbox — not paid ($0.56 at segmind's price)"
     client.close()
 
 
@@ -89,25 +91,29 @@ def test_cache_is_per_provider(fresh_sandbox, tmp_path) -> None:
     assert not job.from_cache
 
 
-# Cases about the provider name itself ("sandbox" is not one) cannot build a Client.
-CLIENT_CASES = [c for c in BAD_REQUESTS if c[1] in (None, *PROVIDERS)]
+@pytest.fixture(scope="module")
+def quiet_sandbox(sandbox_clip_cache):
+    """A sandbox no other test's jobs talk to: its request log counts this module's only."""
+    from hh_notebook.sandbox import Sandbox
+
+    with Sandbox(time_scale=0.005, cache_dir=sandbox_clip_cache) as sb:
+        yield sb
 
 
-def test_the_client_replays_most_of_the_table() -> None:
-    assert len(CLIENT_CASES) >= 40
-
-
-@pytest.mark.parametrize(("case", "provider", "kwargs", "expected"), CLIENT_CASES,
-                         ids=[c[0] for c in CLIENT_CASES])
-def test_bad_requests_never_reach_the_network(sandbox, tmp_path, case, provider, kwargs,
+@pytest.mark.parametrize(("case", "provider", "kwargs", "expected"), BAD_REQUESTS,
+                         ids=[c[0] for c in BAD_REQUESTS])
+def test_bad_requests_never_reach_the_network(quiet_sandbox, tmp_path, case, provider, kwargs,
                                               expected) -> None:
-    client = make_client(sandbox, provider or "segmind", tmp_path)
-    before = len(sandbox.request_log())
-    with pytest.raises(ValidationError) as info:
+    before = len(quiet_sandbox.request_log())
+    with pytest.raises(ValidationError) as info:  # a bad provider name: already the Client
+        client = make_client(quiet_sandbox, "segmind" if provider is None else provider,
+                             tmp_path)
         run(client.submit(GenerationRequest(**kwargs)))
     assert set(expected) <= set(info.value.fields) | {f.split("[")[0] for f in info.value.fields}
-    assert len(sandbox.request_log()) == before
-    assert client.jobs() == []  # nothing recorded either
+    assert names_every_field(str(info.value), expected)
+    assert len(quiet_sandbox.request_log()) == before
+    journal = tmp_path / "journal.sqlite3"
+    assert not journal.exists() or Journal(journal).jobs() == []  # nothing recorded either
 
 
 def test_jobs_lists_the_journal_newest_first(sandbox, tmp_path) -> None:
@@ -123,7 +129,8 @@ def test_tags_are_stored_and_searchable(sandbox, tmp_path) -> None:
     client = make_client(sandbox, "segmind", tmp_path)
     job = client.generate("tagged", tags={"sweep": "s1", "cell": "r0c1"})
     [record] = client.journal.find_by_tag("sweep", "s1")
-    assert record.id == job.id and record.tags == {"sweep": "s1", "cell": "r0c1"}
+    assert record.id == job.id
+    assert record.tags == {"sweep": "s1", "cell": "r0c1", "sandbox": True}  # never paid
 
 
 def test_time_scale_comes_from_the_sandbox_unless_given(sandbox, tmp_path) -> None:
@@ -165,6 +172,52 @@ def test_module_level_generate_uses_the_environment(sandbox, tmp_path, monkeypat
     assert job.provider == "hiapi" and job.status is Status.SUCCEEDED
     assert client_module.default_client() is client_module.default_client()
     assert Path(job.video_path).parent == tmp_path / "clips"
+
+
+def _looks_real(monkeypatch, sb, provider, data_dir):
+    """A client that does not know its base URL is a sandbox: what a real provider is."""
+    from hh_notebook import config
+
+    monkeypatch.setattr(config, "probe_sandbox", lambda url, timeout=2.0: None)
+    client = Client(provider=provider, api_key=CANARY, base_url=sb.base_url, data_dir=data_dir,
+                    time_scale=sb.time_scale)  # the sandbox's pace, without knowing it is one
+    monkeypatch.undo()
+    assert not client.is_sandbox
+    return client
+
+
+def test_a_sandbox_clip_is_never_served_as_a_real_one(fresh_sandbox, tmp_path,
+                                                      monkeypatch) -> None:
+    on_sandbox = make_client(fresh_sandbox, "segmind", tmp_path)
+    first = on_sandbox.generate("A horse in the rain", seed=42)
+    real = _looks_real(monkeypatch, fresh_sandbox, "segmind", tmp_path)
+    again = real.generate("A horse in the rain", seed=42)
+    assert not again.from_cache and again.video_path != first.video_path
+    assert str(again.cost) == "$0.70"  # real money, shown as such
+    assert on_sandbox.generate("A horse in the rain", seed=42).video_path == first.video_path
+    assert len(log_for(fresh_sandbox, "submit")) == 2
+
+
+def test_sandbox_jobs_are_counted_apart_from_money(fresh_sandbox, tmp_path,
+                                                   monkeypatch) -> None:
+    from hh_notebook.pricing import spent
+
+    make_client(fresh_sandbox, "segmind", tmp_path).generate("a test clip", duration=3)
+    real = _looks_real(monkeypatch, fresh_sandbox, "segmind", tmp_path)
+    real.generate("a paid clip", duration=3)
+    total = spent(real.jobs())
+    assert total.usd == pytest.approx(0.42) and total.sandbox == 1
+    assert str(total) == "$0.42 · 1 sandbox clip — not paid"
+
+
+def test_module_level_generate_takes_a_provider(sandbox, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("APIFRAME_API_KEY", "af-key")
+    monkeypatch.setenv("HH_APIFRAME_BASE_URL", sandbox.base_url)
+    monkeypatch.setattr(client_module, "_by_provider", {})
+    job = client_module.generate("a fox", provider="apiframe", duration=3)
+    assert job.provider == "apiframe" and job.status is Status.SUCCEEDED
+    with pytest.raises(ValidationError, match="did you mean 'apiframe'"):
+        client_module.generate("a fox", provider="apifram")
 
 
 # -- the key never shows ---------------------------------------------------------------
@@ -238,3 +291,19 @@ def test_two_clients_never_track_the_same_job_twice(sandbox, tmp_path) -> None:
     downloads = [e for e in log_for(sandbox, "download", "apiframe")
                  if e.get("job_id") == job.provider_job_id]
     assert len(downloads) == 1
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1, 0])
+def test_a_timeout_that_never_ends_is_refused_before_sending(sandbox, tmp_path, timeout) -> None:
+    client = make_client(sandbox, "segmind", tmp_path)
+    before = len(sandbox.request_log())
+    with pytest.raises(ValidationError, match="timeout"):
+        client.generate("a fox", timeout=timeout)
+    assert len(sandbox.request_log()) == before and client.jobs() == []
+
+
+@pytest.mark.parametrize("scale", [float("nan"), float("inf"), 0, -0.5])
+def test_a_time_scale_that_never_ends_is_refused(sandbox, tmp_path, scale) -> None:
+    with pytest.raises(ValidationError, match="time_scale"):
+        Client(provider="segmind", base_url=sandbox.base_url, data_dir=tmp_path,
+               time_scale=scale)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hh_notebook.config import SANDBOX_KEY, Secret, default_data_dir, resolve_settings
-from hh_notebook.errors import ConfigError
+from hh_notebook.errors import ConfigError, ValidationError
 
 KEY_VARS = ("SEGMIND_API_KEY", "APIFRAME_API_KEY", "HIAPI_API_KEY", "HH_OPENAI_API_KEY")
 
@@ -63,9 +63,8 @@ def test_base_url_from_argument_or_environment() -> None:
 
 
 def test_missing_key_is_a_clear_config_error_when_another_key_is_set() -> None:
-    with pytest.raises(ConfigError, match="SEGMIND_API_KEY") as info:
+    with pytest.raises(ConfigError, match="SEGMIND_API_KEY"):
         resolve_settings("segmind", env=env(HIAPI_API_KEY="hi"))
-    assert "another provider" in str(info.value)
 
 
 def test_missing_key_with_a_real_base_url_is_an_error() -> None:
@@ -73,17 +72,69 @@ def test_missing_key_with_a_real_base_url_is_an_error() -> None:
         resolve_settings("hiapi", base_url="http://127.0.0.1:9", env=env())
 
 
-@pytest.mark.parametrize("provider", ["segmind", "apiframe", "hiapi", "openai"])
-def test_named_provider_without_any_key_runs_on_the_sandbox(provider: str) -> None:
-    s = resolve_settings(provider, env=env(HH_SANDBOX_TIME_SCALE="0.005"))
-    assert (s.provider, s.is_sandbox) == (provider, True)
+@pytest.mark.parametrize("provider", ["segmind", "apiframe", "hiapi"])
+def test_named_provider_without_its_key_is_an_error_naming_the_variable(provider: str) -> None:
+    variable = {"segmind": "SEGMIND_API_KEY", "apiframe": "APIFRAME_API_KEY",
+                "hiapi": "HIAPI_API_KEY"}[provider]
+    with pytest.raises(ConfigError) as info:
+        resolve_settings(provider, env=env())
+    message = str(info.value)
+    assert variable in message and "jupyter lab" in message and "'sandbox'" in message
+
+
+def test_hh_provider_without_its_key_is_an_error_too() -> None:
+    with pytest.raises(ConfigError, match="HIAPI_API_KEY"):
+        resolve_settings(env=env(HH_PROVIDER="hiapi"))
+
+
+@pytest.mark.parametrize("how", ["argument", "HH_PROVIDER"])
+def test_sandbox_as_a_provider_is_the_local_sandbox_speaking_segmind(how: str) -> None:
+    values = env(HH_SANDBOX_TIME_SCALE="0.005", SEGMIND_API_KEY="real-key")
+    if how == "HH_PROVIDER":
+        values["HH_PROVIDER"] = "Sandbox"
+    s = resolve_settings("sandbox" if how == "argument" else None, env=values)
+    assert (s.provider, s.is_sandbox) == ("segmind", True)
     assert s.base_url.startswith("http://127.0.0.1:")
-    assert s.api_key.reveal() == SANDBOX_KEY
+    assert s.api_key.reveal() == SANDBOX_KEY  # the real key is never sent to a sandbox
 
 
-def test_unknown_provider() -> None:
-    with pytest.raises(ConfigError, match="unknown provider"):
-        resolve_settings("midjourney", env=env())
+def test_sandbox_true_speaks_the_named_providers_protocol() -> None:
+    s = resolve_settings("hiapi", sandbox=True, env=env(HH_SANDBOX_TIME_SCALE="0.005"))
+    assert (s.provider, s.is_sandbox) == ("hiapi", True)
+
+
+def test_unknown_provider_is_a_validation_error_with_a_guess() -> None:
+    with pytest.raises(ValidationError) as info:
+        resolve_settings("segmnd", env=env())
+    assert info.value.fields == ["provider"] and "did you mean 'segmind'" in str(info.value)
+
+
+def test_an_empty_provider_name_is_refused_not_the_default() -> None:
+    with pytest.raises(ValidationError, match="provider name is empty"):
+        resolve_settings("", env=env(SEGMIND_API_KEY="sg"))
+
+
+def test_an_unknown_hh_provider_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="^HH_PROVIDER: unknown provider 'runway'"):
+        resolve_settings(env=env(HH_PROVIDER="runway"))
+
+
+@pytest.mark.parametrize("value", ["abc", "nan", "inf", "0", "-1"])
+def test_a_bad_sandbox_time_scale_names_the_variable(value: str) -> None:
+    from hh_notebook.config import read_number
+
+    with pytest.raises(ConfigError, match="^HH_SANDBOX_TIME_SCALE: "):
+        read_number("HH_SANDBOX_TIME_SCALE", {"HH_SANDBOX_TIME_SCALE": value}, 0.03)
+
+
+def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    afile = tmp_path / "notes.txt"
+    afile.write_text("x")
+    for where in (afile, afile / "sub"):
+        with pytest.raises(ConfigError, match="a file, not a folder"):
+            default_data_dir(where)
+    with pytest.raises(ConfigError, match="HH_DATA_DIR"):
+        default_data_dir(None, {"HH_DATA_DIR": str(afile)})
 
 
 def test_aggregator_needs_a_base_url() -> None:

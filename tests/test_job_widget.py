@@ -60,7 +60,8 @@ def test_widget_follows_a_job_to_a_clip(client: Client) -> None:
     assert statuses[-1] == "succeeded" and statuses[0] in ("queued", "running")
     assert widget.progress == 1.0
     assert widget.mode == "t2v" and widget.provider == "segmind" and widget.model == "1.1"
-    assert widget.estimate == "$0.42" and widget.cost == "$0.42"
+    assert widget.estimate == "sandbox — not paid ($0.42 at segmind's price)"
+    assert widget.cost == "sandbox — not paid"  # never shown as money spent
     assert widget.seed == 101 and widget.provider_job_id
     assert widget.clip["width"] == 1280 and widget.clip["height"] == 720
     assert widget.clip["has_audio"] is True and widget.clip["name"].endswith(".mp4")
@@ -216,8 +217,18 @@ def test_apiframe_costs_are_shown_in_credits(tmp_path: pathlib.Path, sandbox: An
     finally:
         c.close()
     assert widget.status == "succeeded"
-    assert "credits" in widget.cost and "$" not in widget.cost
-    assert "credits" in widget.estimate
+    assert widget.cost == "sandbox — not paid"
+    assert "72 credits" in widget.estimate and "$" not in widget.estimate
+
+
+def test_a_paid_apiframe_cost_read_back_is_shown_in_credits() -> None:
+    from types import SimpleNamespace
+
+    from hh_notebook.present import job_cost_text
+
+    assert job_cost_text(SimpleNamespace(cost=72.0, provider="apiframe", tags={})) == "72 credits"
+    sandboxed = SimpleNamespace(cost=72.0, provider="apiframe", tags={"sandbox": True})
+    assert job_cost_text(sandboxed) == "sandbox — not paid"
 
 
 def test_embed_export_keeps_the_whole_widget_state_and_no_clip_bytes() -> None:

@@ -139,7 +139,7 @@ def test_several_problems_are_reported_together(ip: InteractiveShell) -> None:
 
 def test_more_than_nine_references_is_refused(ip: InteractiveShell, env: pathlib.Path) -> None:
     refs = " ".join(f"--ref https://example.com/{i}.png" for i in range(10))
-    with pytest.raises(UsageError, match="ref: at most 9"):
+    with pytest.raises(UsageError, match="reference_images: at most 9"):
         ip.run_cell_magic("happyhorse", refs, "[Image 1] runs")
 
 
@@ -212,7 +212,8 @@ def test_dry_run_shows_mode_and_cost_and_submits_nothing(
         ip.run_cell_magic("happyhorse", "-d 5 -r 720P --dry-run", "a horse on a beach")
     shown = out.outputs[-1].data
     assert "$0.70" in shown["text/html"] and "text-to-video" in shown["text/html"]
-    assert "nothing was submitted" in shown["text/plain"]
+    assert "sandbox — not paid" in shown["text/html"]
+    assert shown["text/plain"].count("nothing submitted") == 1  # said once, not twice
     assert len(submits(sandbox)) == before
 
 
@@ -281,7 +282,8 @@ def test_jobs_lists_the_journal(ip: InteractiveShell) -> None:
         ip.run_cell_magic("happyhorse", "-d 3 -s 21 --wait -o clip", "a listed <b>horse</b>")
     table = ip.run_line_magic("happyhorse", "jobs")
     text, html = repr(table), table._repr_html_()
-    assert ip.user_ns["clip"].id[:8] in text and "succeeded" in text and "$0.42" in text
+    assert ip.user_ns["clip"].id[:8] in text and "succeeded" in text
+    assert "sandbox — not paid" in text and "$" not in text  # never shown as money
     assert "a listed <b>horse</b>" in text
     assert "&lt;b&gt;horse&lt;/b&gt;" in html
 
@@ -350,7 +352,41 @@ def test_cost_sums_this_session(ip: InteractiveShell) -> None:
         ip.run_cell_magic("happyhorse", "-d 3 -s 31 --wait", "a costly horse")
         ip.run_cell_magic("happyhorse", "-d 4 -s 32 --wait", "another costly horse")
     view = ip.run_line_magic("happyhorse", "cost")
-    assert "$0.98" in repr(view).splitlines()[0]  # 3 s + 4 s at $0.14/s
+    session, total = repr(view).splitlines()
+    assert "2 sandbox clips — not paid" in session and "$" not in session
+    assert "2 sandbox clips — not paid" in total and "$" not in total
+
+
+def test_a_provider_named_without_its_key_is_refused_not_the_sandbox(
+    ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch, sandbox: Any
+) -> None:
+    monkeypatch.delenv("HH_APIFRAME_BASE_URL", raising=False)
+    before = len(submits(sandbox))
+    with pytest.raises(UsageError) as err:
+        ip.run_cell_magic("happyhorse", "--provider apiframe -d 3", "a horse")
+    assert "APIFRAME_API_KEY" in str(err.value) and "jupyter lab" in str(err.value)
+    assert len(submits(sandbox)) == before
+
+
+def test_sandbox_flag_runs_a_providers_protocol_on_the_local_sandbox(
+    ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HH_SANDBOX_TIME_SCALE", "0.005")
+    with capture_output():
+        ip.run_cell_magic("happyhorse", "--provider apiframe --sandbox -d 3 --dry-run -o req",
+                          "a horse")
+    client = ip.find_magic("happyhorse").__self__.client("apiframe", sandbox=True)
+    assert client.provider == "apiframe" and client.is_sandbox
+
+
+def test_a_mistyped_option_gets_a_guess(ip: InteractiveShell) -> None:
+    with pytest.raises(UsageError, match="did you mean --duration"):
+        ip.run_cell_magic("happyhorse", "--durations 5", "a horse")
+
+
+def test_jobs_with_zero_rows_is_refused(ip: InteractiveShell) -> None:
+    with pytest.raises(UsageError, match="at least 1"):
+        ip.run_line_magic("happyhorse", "jobs 0")
 
 
 def test_unknown_subcommand_names_the_choices(ip: InteractiveShell) -> None:

@@ -13,6 +13,12 @@ job = hh.generate("a heron lifts off a misty lake", duration=3, seed=11)
 print("RESULT", job.status.value, job.video_path.name)
 """
 
+SWEEP_SCRIPT = """
+import hh_notebook as hh
+result = hh.sweep("a heron lifts off a misty lake", seed="1-2", duration=3).run()
+print("RESULT", len(result.succeeded))
+"""
+
 
 def test_a_script_prints_a_progress_line_and_gets_its_clip(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items()
@@ -31,3 +37,17 @@ def test_a_script_prints_a_progress_line_and_gets_its_clip(tmp_path: Path) -> No
     progress = stderr.split("\r")
     assert len(progress) >= 2, stderr
     assert progress[-1].startswith("happyhorse: done") and progress[-1].endswith("\n")
+
+
+def test_a_script_sweep_prints_one_progress_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.endswith("_API_KEY") and not k.startswith("HH_")}
+    env.update(HH_DATA_DIR=str(tmp_path), HH_SANDBOX_TIME_SCALE="0.005")
+    done = subprocess.run([sys.executable, "-c", SWEEP_SCRIPT], check=False, env=env,
+                          capture_output=True, timeout=120, cwd=tmp_path)
+    stdout, stderr = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 0, stderr
+    assert "RESULT 2" in stdout
+    lines = [line for line in stderr.split("\n") if "sweep sw" in line]
+    assert len(lines) == 1, stderr  # one line, rewritten in place
+    assert lines[0].split("\r")[-1].strip().endswith("2/2 done · sandbox — not paid")

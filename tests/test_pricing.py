@@ -65,8 +65,33 @@ def test_unpriceable_requests_raise_naming_the_fields() -> None:
         estimate_cost(request, "segmind")
     assert info.value.fields == ["resolution", "duration"]
     with pytest.raises(ValidationError) as info:
-        estimate_cost(GenerationRequest(prompt="p"), "sandbox")
+        estimate_cost(GenerationRequest(prompt="p"), "runway")
     assert info.value.fields == ["provider"]
+
+
+def test_the_sandbox_is_priced_as_segmind_but_never_paid() -> None:
+    est = estimate_cost(GenerationRequest(prompt="p", duration=5), "sandbox")
+    assert est.sandbox and est.amount == pytest.approx(0.7) and est.provider == "segmind"
+    assert str(est).startswith("sandbox — not paid")
+    total = sum_costs([est, estimate_cost(GenerationRequest(prompt="p"), "segmind")])
+    assert total.usd == pytest.approx(0.7) and total.sandbox == 1 and total.count == 2
+    assert str(total) == "$0.70 · 1 sandbox clip — not paid"
+
+
+def test_spent_never_counts_sandbox_jobs_as_money() -> None:
+    from types import SimpleNamespace
+
+    from hh_notebook.pricing import spent
+
+    def record(cost: float, sandbox: bool) -> SimpleNamespace:
+        tags = {"sandbox": True} if sandbox else {}
+        return SimpleNamespace(status="succeeded", cost=cost, currency="USD",
+                               provider="segmind", tags=tags)
+
+    only_sandbox = spent([record(0.7, True), record(7.0, True)])
+    assert only_sandbox.usd == 0 and only_sandbox.sandbox == 2
+    assert str(only_sandbox) == "2 sandbox clips — not paid"
+    assert spent([record(0.7, True), record(1.4, False)]).usd == pytest.approx(1.4)
 
 
 def test_same_currency_adds_up() -> None:
@@ -86,7 +111,8 @@ def test_mixed_currencies_are_kept_apart() -> None:
     assert total.usd == pytest.approx(1.4) and total.credits == 240
     assert total.unknown == 1 and total.count == 5
     assert str(total) == "$1.40 + 240 credits + 1 clip without a published price"
-    assert total.to_dict() == {"amounts": {"USD": 1.4, "credits": 240}, "unknown": 1, "count": 5}
+    assert total.to_dict() == {"amounts": {"USD": 1.4, "credits": 240}, "unknown": 1, "count": 5,
+                               "sandbox": 0}
 
 
 def test_builtin_sum_and_totals_of_totals() -> None:

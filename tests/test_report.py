@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import pathlib
@@ -49,10 +50,32 @@ def test_folder_report_has_every_part(
         sheet = Image.open(root / "sheets" / f"cell-{row.key}.png")
         assert sheet.format == "PNG" and sheet.width > 4 * sheet.height
         request = json.loads((root / "requests" / f"cell-{row.key}.json").read_text())
-        assert request["request"] == row.request.to_dict()
+        assert request["request"] == {**row.request.to_dict(), "model": "1.1"}  # never null
         assert GenerationRequest.from_dict(request["request"]).seed == row.params["seed"]
     assert (root / "results.csv").read_text().count("\n") == 5
     assert len(json.loads((root / "results.json").read_text())["rows"]) == 4
+
+
+def test_report_tables_point_at_the_reports_own_clips(
+    done: tuple[Client, SweepResult], tmp_path: pathlib.Path, monkeypatch
+) -> None:
+    _, result = done
+    monkeypatch.chdir(tmp_path)  # written from elsewhere than where it is read
+    root = result.export_report("rep").parent
+    rows = list(csv.DictReader((root / "results.csv").open()))
+    assert [r["video_path"] for r in rows] == [f"clips/cell-{r['cell']}.mp4" for r in rows]
+    for row in rows:
+        assert (root / row["video_path"]).is_file()
+    saved = json.loads((root / "results.json").read_text())["rows"]
+    assert all((root / r["video_path"]).is_file() for r in saved)
+
+
+def test_sandbox_clips_are_never_summed_as_money(
+    done: tuple[Client, SweepResult], tmp_path: pathlib.Path
+) -> None:
+    page = done[1].export_report(tmp_path / "rep").read_text()
+    assert "spent $0.00 · 4 sandbox clip(s) — not paid" in page
+    assert "sandbox — not paid" in page and "$0.42" not in page
 
 
 def test_page_links_only_local_files(
@@ -77,7 +100,8 @@ def test_page_escapes_user_text_and_shows_everything(
     assert "&lt;script&gt;alert(&quot;fox&quot;)&lt;/script&gt; &amp; a red fox" in page
     assert "&lt;/td&gt;&lt;b&gt;too dark&lt;/b&gt;" in page
     assert f"hh_notebook {__version__}" in page
-    for label in ("601", "602", "16:9", "9:16", "seed", "aspect_ratio", "$0.42", "rating: 2"):
+    for label in ("601", "602", "16:9", "9:16", "seed", "aspect_ratio", "sandbox — not paid",
+                  "rating: 2"):
         assert label in page, label
     assert page.count("<video") == 4
 

@@ -566,3 +566,12 @@ def test_job_errors_carry_the_job() -> None:
 def test_docstring_examples_hold(module: Any) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_client_settings_given_to_a_request_say_where_they_go() -> None:
+    from hh_notebook.errors import UnknownParameter
+
+    with pytest.raises(UnknownParameter) as info:
+        GenerationRequest(prompt="a fox", provider="hiapi")
+    assert "hh.Client(provider=...)" in str(info.value)
+    assert "hh.generate(prompt, provider=...)" in str(info.value)

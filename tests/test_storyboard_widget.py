@@ -42,11 +42,11 @@ def test_the_strip_mirrors_every_shot_and_the_scene(done: tuple) -> None:
     board, result = done
     widget = StoryboardWidget(board)
     assert [(s["number"], s["from"], s["status"], s["cost"]) for s in widget.shots] == [
-        (1, None, "succeeded", "$0.42"), (2, 1, "succeeded", "$0.42")]
+        (1, None, "succeeded", "sandbox — not paid"), (2, 1, "succeeded", "sandbox — not paid")]
     assert widget.shots[0]["prompt"] == HOSTILE
     assert widget.scene["status"] == "ready" and widget.scene["dropped"] == 1
     assert widget.scene["name"] == result.video_path.name
-    assert widget.estimate == "2/2 shots with a clip · spent $0.84"
+    assert widget.estimate == "2/2 shots with a clip · 2 sandbox clips — not paid"
 
 
 def test_no_trait_carries_clip_or_image_bytes(done: tuple) -> None:
@@ -82,7 +82,8 @@ def test_regenerate_shows_what_reruns_and_its_cost_first(done: tuple, sandbox: S
     widget = StoryboardWidget(done[0])
     before = len(sandbox.request_log())
     widget._on_front_end_message(widget, {"type": "regenerate_preview", "index": 0}, [])
-    assert widget.confirm == {"index": 0, "shots": [1, 2], "cost": "$0.84", "over_budget": ""}
+    assert widget.confirm == {"index": 0, "shots": [1, 2], "over_budget": "",
+                              "cost": "$0.84 at the providers' prices (sandbox — not paid)"}
     done[0].budget = 0.3
     try:
         widget.preview_regenerate(1)

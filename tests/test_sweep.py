@@ -20,7 +20,6 @@ from hh_notebook.sweep import (
     Sweep,
     parse_axis,
     parse_number_range,
-    settings,
     sweep,
     sweep_from_magic_args,
 )
@@ -144,7 +143,7 @@ def test_one_axis_is_a_row_of_columns() -> None:
 
 
 def test_more_than_three_axes_is_refused() -> None:
-    with pytest.raises(TypeError, match="at most 3 axes"):
+    with pytest.raises(ValidationError, match="at most 3 axes"):
         sweep(PROMPT, seed="1-2", duration="3,4", aspect="16:9,9:16", prompt_extend=[True, False])
 
 
@@ -243,7 +242,7 @@ def test_budget_refusal_submits_nothing(
 def test_default_budget_applies(
     sandbox: Sandbox, make_client: Callable[..., Client], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(settings, "budget", 0.5)
+    monkeypatch.setenv("HH_BUDGET", "0.5")  # read when used, not when imported
     sw = sweep(PROMPT, client=make_client(sandbox), seed="101-102", **CHEAP)
     with pytest.raises(BudgetExceeded, match="budget \\$0.50"):
         sw.check_budget()
@@ -254,7 +253,8 @@ def test_confirm_runs_above_budget(sandbox: Sandbox, make_client: Callable[..., 
     result = sw.run(budget=0.1, confirm=True, timeout=60)
     assert [r.status for r in result] == ["succeeded", "succeeded"]
     assert all(r.video_path and r.video_path.is_file() for r in result)
-    assert sw.progress.spent == {"USD": pytest.approx(2 * 0.42)}
+    assert sw.progress.spent == {} and sw.progress.sandbox == 2  # a sandbox pays nothing
+    assert str(sw.progress).endswith("· sandbox — not paid")
 
 
 def test_cache_hits_cost_zero_and_are_not_submitted(
@@ -274,7 +274,7 @@ def test_cache_hits_cost_zero_and_are_not_submitted(
     assert rows[101].from_cache and rows[101].cost == 0.0
     assert rows[102].from_cache and rows[102].cost == 0.0
     assert not rows[103].from_cache and rows[103].cost == pytest.approx(0.42)
-    assert bigger.progress.spent == {"USD": pytest.approx(0.42)}
+    assert rows[103].sandbox and bigger.progress.sandbox == 1 and bigger.progress.spent == {}
 
 
 def test_concurrency_bound_is_respected(
@@ -464,3 +464,112 @@ def test_a_cell_answered_by_five_429s_then_success_is_one_job_and_one_record(
     records = client.journal.jobs()
     assert len(records) == 1 and records[0].status == "succeeded"
     assert records[0].id == result.rows[0].job_id
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+@pytest.mark.parametrize("budget", [float("nan"), float("inf"), -1, "10", True,
+                                    {"EUR": 5}, {"USD": float("nan")}, {"credits": -3}])
+def test_a_bad_budget_is_refused_naming_it(budget: Any) -> None:
+    sw = sweep(PROMPT, seed="1-2", **CHEAP)
+    with pytest.raises(ValidationError) as info:
+        sw.check_budget(budget)
+    assert info.value.fields[0].startswith("budget")
+
+
+@pytest.mark.parametrize("concurrency", [0, -2, 1.5, float("nan"), "4", True])
+def test_a_bad_concurrency_is_refused_naming_it(concurrency: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        sweep(PROMPT, seed="1-2", concurrency=concurrency, **CHEAP)
+    assert info.value.fields == ["concurrency"]
+
+
+@pytest.mark.parametrize(("variable", "value"), [("HH_BUDGET", "abc"), ("HH_BUDGET", "nan"),
+                                                 ("HH_BUDGET", "-4"),
+                                                 ("HH_SWEEP_CONCURRENCY", "four"),
+                                                 ("HH_SWEEP_CONCURRENCY", "0")])
+def test_bad_variables_are_reported_when_used_naming_them(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    from hh_notebook.errors import ConfigError
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=f"^{variable}: "):
+        sweep(PROMPT, seed="1-2", **CHEAP).check_budget()
+
+
+def test_importing_never_fails_on_a_bad_variable() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HH_BUDGET": "abc", "HH_SWEEP_CONCURRENCY": "four"}
+    done = subprocess.run([sys.executable, "-c", "import hh_notebook, hh_notebook.sweep"],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_budget_text_takes_one_cap_per_currency() -> None:
+    from hh_notebook.sweep.estimate import parse_budget
+
+    assert parse_budget("USD=10,credits=200", "--budget") == {"USD": 10.0, "credits": 200.0}
+    assert parse_budget(" 7.5 ", "HH_BUDGET") == {"USD": 7.5}
+    assert parse_budget("off", "HH_BUDGET") is None
+
+
+def test_a_mixed_currency_refusal_shows_the_budget_that_works(
+    sandbox: Sandbox, make_client: Callable[..., Client]
+) -> None:
+    sw = sweep(PROMPT, client=make_client(sandbox), provider="segmind,apiframe", **CHEAP)
+    with pytest.raises(BudgetExceeded) as info:
+        sw.check_budget(0.1)
+    assert 'budget={"USD": 0.42, "credits": 72}' in str(info.value)
+    assert info.value.needed == {"USD": 0.42, "credits": 72}
+
+
+def test_an_unknown_axis_is_refused_with_a_guess() -> None:
+    from hh_notebook.errors import UnknownParameter
+
+    with pytest.raises(UnknownParameter, match="did you mean 'seed'"):
+        sweep_from_magic_args(PROMPT, ["seeds=1-3"])
+
+
+def test_a_plain_python_sweep_prints_one_progress_line(
+    sandbox: Sandbox, make_client: Callable[..., Client], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sw = sweep(PROMPT, client=make_client(sandbox), seed="111-112", **CHEAP)
+    sw.run(budget=5, timeout=60, progress=True)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.endswith("\n")
+    assert err.split("\r")[-1].startswith(f"sweep {sw.id}: finished · 2/2 done")
+
+
+def test_the_csv_never_holds_a_spreadsheet_formula(
+    sandbox: Sandbox, make_client: Callable[..., Client]
+) -> None:
+    sw = sweep("=HYPERLINK(\"http://evil\")", client=make_client(sandbox), seed="121", **CHEAP)
+    result = sw.run(budget=5, timeout=60)
+    sw.set_rating(result.rows[0].key, 3, "+1 for this one")
+    text = result.refresh().to_csv()
+    assert "'=HYPERLINK" in text and "'+1 for this one" in text
+    assert ",=" not in text and ",+" not in text
+
+
+def test_a_sweep_timeout_that_never_ends_is_refused(
+    sandbox: Sandbox, make_client: Callable[..., Client]
+) -> None:
+    sw = sweep(PROMPT, client=make_client(sandbox), seed="131-132", **CHEAP)
+    mark = log_mark(sandbox)
+    with pytest.raises(ValidationError, match="timeout"):
+        sw.run(budget=5, timeout=float("nan"))
+    assert submits(sandbox, mark) == []
+
+
+def test_a_sandbox_sweep_never_speaks_of_money_spent(
+    sandbox: Sandbox, make_client: Callable[..., Client]
+) -> None:
+    sw = sweep(PROMPT, client=make_client(sandbox), seed="141-142", **CHEAP)
+    preview = sw.preview_text()
+    assert "sandbox — not paid" in preview and "spent" not in preview
+    assert "at the providers' prices (sandbox — not paid)" in str(sw.estimate())

@@ -15,7 +15,8 @@ from .clips import (
     poster_jpeg,
     probe_clip,
 )
-from .images import ImageData, StoredImage, check_image, is_url, load_image, to_data_url
+from .images import ImageData, StoredImage, check_image, load_image, to_data_url
+from .urls import check_url, is_url, normalise_url
 
 __all__ = [
     "ClipInfo",
@@ -23,10 +24,12 @@ __all__ = [
     "StoredImage",
     "blind_clip_bytes",
     "check_image",
+    "check_url",
     "clip_problem",
     "contact_sheet",
     "is_url",
     "load_image",
+    "normalise_url",
     "poster_frame",
     "poster_jpeg",
     "probe_clip",

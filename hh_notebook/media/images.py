@@ -19,20 +19,25 @@ import io
 import os
 import pathlib
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
+from stat import S_ISDIR, S_ISREG
 from typing import Any
 
 from ..catalog import IMAGE_RULES, ImageRules
 from ..errors import FieldError, ValidationError
 from ..present import safe_repr
+from .urls import check_url, is_url, normalise_url
 
 __all__ = [
     "ImageData",
     "StoredImage",
     "check_image",
+    "check_url",
     "is_url",
     "load_image",
+    "normalise_url",
     "to_data_url",
 ]
 
@@ -133,11 +138,6 @@ class StoredImage:
         }
 
 
-def is_url(value: object) -> bool:
-    """True for a string that is an http(s) URL (these are passed on, never fetched)."""
-    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
-
-
 def _sniff_mime(data: bytes) -> str | None:
     for magic, offset, mime in _MAGIC:
         if data[offset : offset + len(magic)] == magic:
@@ -179,8 +179,10 @@ def load_image(x: object, *, field: str = "image") -> ImageData:
             "this in-memory image was not stored in the journal (only its sha256 was); "
             "pass the image again",
         )
+    if isinstance(x, str):
+        x = normalise_url(x)
     if isinstance(x, str) and is_url(x):
-        return _load_url(x.strip(), field)
+        return _load_url(x, field)
     if isinstance(x, str) and x.startswith("data:"):
         return _from_bytes(_decode_data_url(x, field), field)
     if isinstance(x, str) and not x.strip():
@@ -193,6 +195,9 @@ def load_image(x: object, *, field: str = "image") -> ImageData:
             raise _fail(field, x, _KINDS_ALLOWED, "the image bytes are empty")
         return _from_bytes(data, field)
     if _is_pil_image(x):
+        if 0 in x.size:  # type: ignore[attr-defined]
+            raise _fail(field, x, _KINDS_ALLOWED, "the PIL image is empty "
+                        f"({x.size[0]}x{x.size[1]} px)")  # type: ignore[attr-defined]
         key = ("pil", x.mode, x.size, hashlib.sha256(x.tobytes()).hexdigest())  # type: ignore[attr-defined]
         return _CACHE.get_or_load(key, lambda: _from_bytes(_encode_pil(x), field))
     if hasattr(x, "__array_interface__") and hasattr(x, "dtype"):
@@ -201,11 +206,9 @@ def load_image(x: object, *, field: str = "image") -> ImageData:
 
 
 def _load_url(url: str, field: str) -> ImageData:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if not parts.netloc or " " in url:
-        raise _fail(field, url, "an http(s) URL with a host name", "this URL is malformed")
+    problem = check_url(url, field)
+    if problem is not None:
+        raise ValidationError([problem])
     return ImageData(b"", None, None, None, url, None, kind="url")
 
 
@@ -264,10 +267,16 @@ def _load_path(x: str | os.PathLike[str], field: str) -> ImageData:
     shown = os.fspath(x)
     if "://" in shown:
         raise _fail(field, shown, _KINDS_ALLOWED, "only http(s) URLs can be given as URLs")
-    if not path.is_file():
-        reason = "is a directory" if path.is_dir() else "does not exist"
+    try:
+        stat = path.stat()
+    except (OSError, ValueError) as exc:
+        reason = "does not exist" if isinstance(exc, FileNotFoundError) else (
+            f"cannot be used as a path: {getattr(exc, 'strerror', None) or exc}")
+        raise _fail(field, shown, "an existing image file", f"the file {reason}") from None
+    if not S_ISREG(stat.st_mode):
+        reason = ("is a directory" if S_ISDIR(stat.st_mode)
+                  else "is not a regular file (a device, a pipe or a socket)")
         raise _fail(field, shown, "an existing image file", f"the file {reason}")
-    stat = path.stat()
     size = stat.st_size
     if size > _READ_CAP:
         # Report it through the normal limit check without reading it whole.
@@ -291,26 +300,65 @@ def _read_file(path: pathlib.Path, shown: str, field: str) -> ImageData:
     )
 
 
-def _from_bytes(data: bytes, field: str, shown: object = None) -> ImageData:
-    from PIL import Image, UnidentifiedImageError
+#: Formats every contract takes: a file of one of these is decoded in full before it is sent.
+_SENDABLE = frozenset(IMAGE_RULES.formats)
 
+
+def _from_bytes(data: bytes, field: str, shown: object = None) -> ImageData:
+    """Describe encoded image bytes. A file in a format the providers take is decoded in
+    full, so a damaged, truncated or fake one (right magic bytes, nothing behind them) is
+    refused here rather than paid for and failed at the provider."""
     mime = _sniff_mime(data)
+    what = shown if shown is not None else data
     width: int | None
     height: int | None
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        width, height = _decode(data, field, what)
+    except ValidationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for a bad file
         if mime is None:
-            raise _fail(
-                field,
-                shown if shown is not None else data,
-                "a JPEG, PNG or WEBP image",
-                "this is not a readable image",
-            ) from None
-        width = height = None
+            raise _fail(field, what, "a JPEG, PNG or WEBP image",
+                        "this is not a readable image") from None
+        if mime in _SENDABLE:
+            kind = mime.split("/")[1].upper()
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise _fail(field, what, f"a complete, readable {kind} file",
+                        f"this looks like a {kind} file but cannot be decoded ({reason}): it "
+                        "is damaged, truncated or not really an image") from None
+        width = height = None  # a format no provider takes: check_image says so
     digest = hashlib.sha256(data).hexdigest()
     return ImageData(data, mime, width, height, None, digest, kind="bytes", size=len(data))
+
+
+def _decode(data: bytes, field: str, what: object) -> tuple[int, int]:
+    """(width, height) of an image, after decoding every pixel of it; a header claiming more
+    than :attr:`~hh_notebook.catalog.ImageRules.max_pixels` is refused undecoded."""
+    from PIL import Image
+
+    limit = IMAGE_RULES.max_pixels
+    allowed = f"at most {limit:,} pixels ({_megapixels(limit)})"
+    with warnings.catch_warnings():
+        # Our own limit below is the one that speaks; Pillow's warning would only repeat it.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as exc:  # over twice Pillow's limit
+            raise _fail(field, what, allowed, f"the image is too large to decode safely ({exc})"
+                        ) from None
+        except Image.UnidentifiedImageError:
+            raise ValueError("Pillow cannot identify its content") from None
+        with img:
+            width, height = img.size
+            if width * height > limit:
+                raise _fail(field, what, allowed, f"the image header claims {width}x{height} px "
+                            f"({_megapixels(width * height)}), too large to decode safely")
+            img.load()
+    return width, height
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:,.1f} megapixels"
 
 
 def _is_pil_image(x: object) -> bool:
@@ -386,6 +434,11 @@ def check_image(img: ImageData, *, field: str = "image",
                 field, shown, f"both sides at least {side} px",
                 f"the image is {img.width}x{img.height} px; both sides must be at least "
                 f"{side} px"))
+        if img.width * img.height > rules.max_pixels:
+            errors.append(FieldError(
+                field, shown, f"at most {rules.max_pixels:,} pixels",
+                f"the image is {img.width}x{img.height} px ({_megapixels(img.width * img.height)})"
+            ))
         ratio = img.width / img.height
         if rules.max_aspect and (ratio > rules.max_aspect or ratio < 1 / rules.max_aspect):
             pretty = f"{ratio:.2f}:1" if ratio >= 1 else f"1:{1 / ratio:.2f}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import threading
@@ -11,15 +12,29 @@ from collections.abc import Sequence
 from .faults import load_fault_file
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The sandbox's command-line options."""
-    parser = argparse.ArgumentParser(
-        prog="python -m hh_notebook.sandbox",
+def _time_scale(text: str) -> float:
+    """``--time-scale``: a finite number above 0 (NaN or infinity would never end a job)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number greater than 0")
+    return value
+
+
+def build_parser(prog: str = "python -m hh_notebook.sandbox",
+                 parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser,
+                 ) -> argparse.ArgumentParser:
+    """The sandbox's command-line options (``prog``: how it was called, for ``--help``;
+    ``parser_class``: the caller's own way of reporting a mistake)."""
+    parser = parser_class(
+        prog=prog,
         description="Local HappyHorse provider sandbox (Segmind, OpenAI-style aggregator, "
                     "Apiframe, HiAPI) on one loopback port. Clips are synthetic.")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default: a free one)")
-    parser.add_argument("--time-scale", type=float, default=0.03,
+    parser.add_argument("--time-scale", type=_time_scale, default=0.03,
                         help="real seconds per provider second (default 0.03: a 150 s job "
                              "takes 4.5 s)")
     parser.add_argument("--faults", metavar="FILE", default=None,
@@ -35,11 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str | None = None,
+         parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> int:
     """Run the sandbox until SIGINT/SIGTERM; returns the exit status."""
     from .server import Sandbox
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog or "python -m hh_notebook.sandbox", parser_class).parse_args(argv)
     try:
         faults = load_fault_file(args.faults) if args.faults else None
         sandbox = Sandbox(time_scale=args.time_scale, port=args.port, faults=faults,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import math
 import random
 import threading
 import time
@@ -116,8 +117,8 @@ class SandboxState:
                  keys: dict[str, list[str] | None] | None = None,
                  gen_range: tuple[float, float] | None = None,
                  queue_range: tuple[float, float] | None = None) -> None:
-        if time_scale <= 0:
-            raise ValueError("time_scale must be > 0")
+        if not math.isfinite(time_scale) or time_scale <= 0:  # NaN would never finish a job
+            raise ValueError(f"time_scale must be a finite number > 0, got {time_scale!r}")
         self.time_scale = float(time_scale)
         self.gen_range = _check_range(gen_range or GEN_RANGE, "gen_range")
         self.queue_range = _check_range(queue_range or QUEUE_RANGE, "queue_range")

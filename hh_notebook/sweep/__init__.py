@@ -28,8 +28,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .. import catalog
 from ..client import Client
 from ..config import choose_provider
+from ..errors import FieldError, ValidationError
 from ..request import GenerationRequest
 from .axes import ALIASES, REQUEST_FIELDS, AxisSpec, parse_axis, parse_number_range
 from .cells import SweepProgress
@@ -109,7 +111,7 @@ def _build(
 def _default_provider() -> str:
     """The provider the default client will use, without starting anything."""
     # None: nothing names a provider, and the local sandbox answers as Segmind by default.
-    return choose_provider(None) or "segmind"
+    return catalog.protocol_of(choose_provider(None) or catalog.SANDBOX_PROTOCOL)
 
 
 def sweep_from_magic_args(
@@ -136,12 +138,13 @@ def sweep_from_magic_args(
     for arg in sweep_args:
         name, sep, values = str(arg).partition("=")
         name = name.strip()
+        allowed = "NAME=VALUES, e.g. seed=1-4 or aspect=16:9,9:16"
         if not sep or not name or not values.strip():
-            raise ValueError(
-                f"--sweep expects NAME=VALUES (e.g. seed=1-4 or aspect=16:9,9:16), got {arg!r}"
-            )
+            raise ValidationError([FieldError("--sweep", arg, allowed,
+                                              f"--sweep expects NAME=VALUES, got {arg!r}")])
         if name in axes or ALIASES.get(name, name) in {ALIASES.get(n, n) for n in axes}:
-            raise ValueError(f"--sweep {name} given twice")
+            raise ValidationError([FieldError("--sweep", arg, "each axis once",
+                                              f"--sweep {name} given twice")])
         axes[name] = values
     base = prompt if isinstance(prompt, GenerationRequest) else GenerationRequest(prompt=prompt)
     if fixed:

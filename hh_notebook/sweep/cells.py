@@ -12,7 +12,7 @@ from typing import Any
 
 from ..client import Client, default_client
 from ..errors import HHError, ValidationError
-from ..present import format_money, status_value
+from ..present import SANDBOX_LABEL, format_money, is_sandbox_work, status_value
 from ..pricing import estimate_cost
 from ..request import GenerationRequest
 from .axes import AxisSpec
@@ -40,6 +40,10 @@ class SweepProgress:
     spent: dict[str, float]
     #: Clips paid in this sweep whose provider publishes no price (not in ``spent``).
     unpriced: int = 0
+    #: Clips made on a sandbox: never paid, never in ``spent``.
+    sandbox: int = 0
+    #: The sweep runs on a sandbox: nothing it does is paid.
+    on_sandbox: bool = False
 
     @property
     def finished(self) -> bool:
@@ -57,6 +61,10 @@ class SweepProgress:
                 parts.append(f"{count} {name}")
         if self.unpriced:
             spent += f" + {self.unpriced} clip(s) without a published price"
+        if (self.sandbox or self.on_sandbox) and not self.spent and not self.unpriced:
+            return " · ".join(parts) + f" · {SANDBOX_LABEL}"
+        if self.sandbox:
+            spent += f" · {self.sandbox} sandbox clip(s) — not paid"
         return " · ".join(parts) + f" · spent {spent}"
 
 
@@ -76,6 +84,8 @@ class CellRun:
     from_cache: bool = False
     cost: float | None = None
     currency: str | None = None
+    #: Made on a sandbox: ``cost`` is the provider's price, and nothing was paid.
+    sandbox: bool = False
     submitted_at: float | None = None
     finished_at: float | None = None
     video_path: pathlib.Path | None = None
@@ -83,15 +93,18 @@ class CellRun:
     progress: float | None = None
 
 
-def progress_of(runs: list[CellRun]) -> SweepProgress:
-    """Counts for a sweep whose cells are in the states ``runs``."""
+def progress_of(runs: list[CellRun], on_sandbox: bool = False) -> SweepProgress:
+    """Counts for a sweep whose cells are in the states ``runs`` (``on_sandbox``: the sweep
+    runs on a sandbox)."""
     counts = {s: 0 for s in CELL_STATUSES}
     spent: dict[str, float] = {}
-    cached = unpriced = 0
+    cached = unpriced = sandbox = 0
     for run in runs:
         counts[run.status] += 1
         if run.status == "succeeded" and run.from_cache:
             cached += 1
+        elif run.status == "succeeded" and run.sandbox:
+            sandbox += 1
         elif run.status == "succeeded" and run.cost is not None:
             cur = run.currency or "USD"
             spent[cur] = round(spent.get(cur, 0.0) + run.cost, 6)
@@ -108,6 +121,8 @@ def progress_of(runs: list[CellRun]) -> SweepProgress:
         cached=cached,
         spent=spent,
         unpriced=unpriced,
+        sandbox=sandbox,
+        on_sandbox=on_sandbox,
     )
 
 
@@ -119,7 +134,7 @@ TAG_CELL = "cell"
 def find_paid(client: Client, cell: SweepCell) -> Any | None:
     """The journal record of a clip paid before with exactly this cell's seeded request."""
     try:
-        return client.journal.find_paid(cell.fingerprint)
+        return client.journal.find_paid(cell.fingerprint, sandbox=client.is_sandbox)
     except ValidationError:
         return None
 
@@ -153,6 +168,7 @@ def apply_record(run: CellRun, record: Any, cell: SweepCell) -> None:
     run.status = status if status in CELL_STATUSES else "unknown"
     run.cost = record.cost
     run.currency = record.currency
+    run.sandbox = is_sandbox_work(record)
     run.submitted_at = record.submitted_at or record.created_at
     run.finished_at = record.finished_at
     run.video_path = path_or_none(record.video_path)
@@ -256,6 +272,7 @@ class SweepState:
                 base_url=base.base_url if base.is_sandbox else None,
                 data_dir=base.data_dir,
                 time_scale=base.time_scale,
+                sandbox=True if base.is_sandbox else None,  # no real key goes to a sandbox
             )
         return self._clients[provider]
 
@@ -265,7 +282,7 @@ class SweepState:
         self._load_previous()
         with self._lock:
             runs = list(self._runs.values())
-        return progress_of(runs)
+        return progress_of(runs, self.client.is_sandbox)
 
     def cell_state(self, key: str) -> dict[str, Any]:
         """A snapshot of one cell's run: status, job id, cost, timings, clip path, error."""

@@ -12,6 +12,7 @@ Prompt variants
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import itertools
 import json
@@ -20,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import FieldError, ValidationError
+from ..errors import FieldError, UnknownParameter, ValidationError
 from ..present import shorten
 from ..request import CheckedRequest, GenerationRequest
 from .axes import (
@@ -108,7 +109,8 @@ def plan_sweep(
     for raw_name, raw_value in raw_axes.items():
         name = ALIASES.get(raw_name, raw_name)
         if name in seen:
-            raise TypeError(f"sweep axis {name!r} given twice")
+            raise ValidationError([FieldError(name, raw_value, "each axis once",
+                                              f"sweep axis {name!r} given twice")])
         seen.add(name)
         if name == "prompt_sr":
             spec = _prompt_sr_axis(raw_value, prompts, from_text)
@@ -122,11 +124,13 @@ def plan_sweep(
             spec = AxisSpec(name, tuple(values), labels, "field")
         else:
             if not any("{" + name + "}" in p for p in prompts):
-                raise TypeError(
-                    f"unknown sweep axis {name!r}: not a request field and the prompt has no "
-                    f"{{{name}}} slot (request fields: {', '.join(sorted(REQUEST_FIELDS))}; "
-                    "also provider, prompt_sr)"
-                )
+                known = sorted({*REQUEST_FIELDS, *ALIASES, "provider", "prompt_sr"})
+                guess = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+                raise UnknownParameter([name], (
+                    f"unknown sweep axis {name!r}{hint}: not a request field, and the "
+                    f"prompt has no {{{name}}} slot (request fields: "
+                    f"{', '.join(sorted(REQUEST_FIELDS))}; also provider, prompt_sr)"))
             values = parse_axis(name, raw_value, from_text=from_text)
             spec = AxisSpec(name, tuple(values), tuple(str(v) for v in values), "slot")
         if len(spec) == 1 and spec.kind == "field":
@@ -137,10 +141,11 @@ def plan_sweep(
         raise ValidationError(problems)
     varying = [a for a in axes if len(a) > 1]
     if len(varying) > MAX_AXES:
-        raise TypeError(
-            f"a sweep has at most {MAX_AXES} axes (rows, columns, pages); got {len(varying)}: "
-            + ", ".join(a.name for a in varying)
-        )
+        names = ", ".join(a.name for a in varying)
+        raise ValidationError([FieldError(
+            "sweep", names, f"at most {MAX_AXES} axes that vary (rows, columns, pages)",
+            f"a sweep has at most {MAX_AXES} axes (rows, columns, pages); got "
+            f"{len(varying)}: {names}")])
     provider = str(fixed_fields.pop("provider", provider))
     base = base.replace(**fixed_fields) if fixed_fields else base
     fixed = _fixed_params(base, provider, varying)

@@ -4,12 +4,10 @@ self-contained report)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import pathlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +17,7 @@ from ..metrics import DUPLICATE_MAX_DISTANCE, ClipMetrics, measure_many, require
 from ..metrics import duplicates as hash_duplicates
 from ..metrics import seed_diversity as hash_diversity
 from ..metrics_columns import metrics_record
-from ..report import export_report
+from ..report import export_report, records_csv
 from ..request import GenerationRequest
 from ..runtime import show_in_notebook
 from .axes import image_label, value_label
@@ -47,7 +45,8 @@ class SweepRow:
     request parameter (images as labels); ``request`` is the exact request
     (``request.to_dict()`` regenerates the clip). Times are Unix seconds;
     ``elapsed`` is the real seconds from submit to finish. ``cost`` is 0 for
-    clips served from the journal (``from_cache``). ``metrics`` is the clip's
+    clips served from the journal (``from_cache``); for a clip made on a sandbox
+    (``sandbox``) it is the provider's price, and nothing was paid. ``metrics`` is the clip's
     :class:`~hh_notebook.metrics.ClipMetrics` once :meth:`SweepResult.measure` ran.
     """
 
@@ -71,6 +70,7 @@ class SweepRow:
     error: str | None
     request: GenerationRequest
     metrics: ClipMetrics | None = None
+    sandbox: bool = False
 
     @property
     def elapsed(self) -> float | None:
@@ -85,9 +85,12 @@ class SweepRow:
         return bool(self.status == "succeeded" and self.video_path
                     and pathlib.Path(self.video_path).is_file())
 
-    def to_record(self, *, metrics: bool | None = None) -> dict[str, Any]:
-        """A flat, JSON-safe dict (one table row). With ``metrics`` (default: when this
-        row was measured) it ends with the clip-metric columns, empty for a row without."""
+    def to_record(self, video_path: str | None = None, *,
+                  metrics: bool | None = None) -> dict[str, Any]:
+        """A flat, JSON-safe dict (one table row). ``video_path`` replaces the clip's path (a
+        report writes its own copy's), which is otherwise absolute. With ``metrics`` (default:
+        when this row was measured) it ends with the clip-metric columns, empty for a row
+        without."""
         record: dict[str, Any] = {
             "cell": self.key, "page": self.page, "row": self.row, "col": self.col,
             "provider": self.provider,
@@ -100,10 +103,12 @@ class SweepRow:
             from_cache=self.from_cache,
             cost=self.cost,
             currency=self.currency,
+            sandbox=self.sandbox,
             submitted_at=self.submitted_at,
             finished_at=self.finished_at,
             elapsed_s=None if self.elapsed is None else round(self.elapsed, 3),
-            video_path=str(self.video_path) if self.video_path else None,
+            video_path=video_path or (str(pathlib.Path(self.video_path).absolute())
+                                      if self.video_path else None),
             rating=self.rating,
             note=self.note,
             job_id=self.job_id,
@@ -182,6 +187,7 @@ class SweepResult:
             job_id=state["job_id"],
             error=state["error"],
             request=cell.request,
+            sandbox=bool(state.get("sandbox")),
         )
 
     def __len__(self) -> int:
@@ -212,11 +218,13 @@ class SweepResult:
         """Submit again only the failed cells of this sweep; block; return the new result."""
         return self.sweep.rerun_failed(confirm=confirm)
 
-    def to_records(self) -> list[dict[str, Any]]:
+    def to_records(self, video_paths: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         """One flat dict per cell: every parameter, status, cost, timings, clip, rating, note,
-        and once :meth:`measure` ran, every clip metric (columns in docs/METRICS.md)."""
+        and once :meth:`measure` ran, every clip metric (columns in docs/METRICS.md).
+        ``video_paths`` (cell key → path) replaces the clips' paths, e.g. with a report's."""
         measured = any(row.metrics is not None for row in self.rows)
-        return [row.to_record(metrics=measured) for row in self.rows]
+        paths = video_paths or {}
+        return [row.to_record(paths.get(row.key), metrics=measured) for row in self.rows]
 
     # -- clip metrics -------------------------------------------------------------------------
     def measure(self, workers: int | None = None, *,
@@ -303,37 +311,36 @@ class SweepResult:
             frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
         return frame
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, video_paths: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Everything, JSON-safe: sweep id, axes, fixed parameters, toolkit version, rows and
-        the exact request of every cell."""
+        the exact request of every cell (``video_paths``: as in :meth:`to_records`)."""
+        paths = video_paths or {}
         return {
             "sweep_id": self.sweep_id,
             "toolkit_version": __version__,
             "shape": {"rows": self.shape[0], "columns": self.shape[1], "pages": self.shape[2]},
             "axes": [{"name": a.name, "kind": a.kind, "labels": list(a.labels)} for a in self.axes],
             "fixed": {k: _jsonable(v) for k, v in self.fixed.items()},
-            "rows": [{**row.to_record(), "request": row.request.to_dict()} for row in self.rows],
+            "rows": [{**row.to_record(paths.get(row.key)), "request": row.request.to_dict()}
+                     for row in self.rows],
         }
 
-    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int = 2) -> str:
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int = 2,
+                video_paths: Mapping[str, str] | None = None) -> str:
         """The result as JSON (see :meth:`to_dict`); also written to ``path`` if given."""
-        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        text = json.dumps(self.to_dict(video_paths), indent=indent, ensure_ascii=False)
         if path is not None:
             pathlib.Path(path).write_text(text, encoding="utf-8")
         return text
 
-    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
-        """The table as CSV (one row per cell); also written to ``path`` if given."""
-        records = self.to_records()
-        buf = io.StringIO()
-        names: list[str] = []
-        for record in records:
-            names += [k for k in record if k not in names]
-        writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
-        writer.writeheader()
-        for record in records:
-            writer.writerow({k: "" if v is None else v for k, v in record.items()})
-        text = buf.getvalue()
+    def to_csv(self, path: str | os.PathLike[str] | None = None, *,
+               video_paths: Mapping[str, str] | None = None) -> str:
+        """The table as CSV (one row per cell); also written to ``path`` if given.
+
+        Text that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
+        ``@``, a tab or a carriage return: a prompt, a note) is written with a leading ``'``,
+        which spreadsheets show as text."""
+        text = records_csv(self.to_records(video_paths))
         if path is not None:
             pathlib.Path(path).write_text(text, encoding="utf-8")
         return text

@@ -17,12 +17,13 @@ from typing import Any
 
 from .. import catalog
 from ..client import Client, Prepared
-from ..errors import SubmitUncertain
+from ..config import check_number
+from ..errors import SubmitUncertain, ValidationError
 from ..jobs import Job
-from ..present import shorten
+from ..present import TextProgress, is_sandbox_work, shorten
 from ..pricing import CostEstimate, estimate_cost
 from ..request import GenerationRequest
-from ..runtime import run_blocking, show_in_notebook
+from ..runtime import in_kernel, run_blocking, show_in_notebook
 from .cells import (
     ACTIVE,
     CELL_STATUSES,
@@ -36,7 +37,7 @@ from .cells import (
     job_active,
     status_text,
 )
-from .estimate import SweepEstimate, over_budget, settings
+from .estimate import SweepEstimate, check_budget, check_concurrency, over_budget, settings
 from .plan import SweepCell, SweepPlan, layout_of
 from .result import SweepResult
 
@@ -64,10 +65,9 @@ class Sweep(SweepState):
         concurrency: int | None = None,
     ) -> None:
         super().__init__(plan, client)
-        self.budget = budget
-        self.concurrency = int(concurrency or settings.concurrency)
-        if self.concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+        self.budget = None if budget is None else check_budget(budget)
+        self.concurrency = (settings.concurrency if concurrency is None
+                            else check_concurrency(concurrency))
         self._stop_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[SweepResult] | None = None
@@ -104,7 +104,7 @@ class Sweep(SweepState):
         return SweepEstimate(
             clips=self.size, new=self.size - cached - resumed, cached=cached, resumed=resumed,
             by_currency={c: round(v, 6) for c, v in by_currency.items()}, unknown=unknown,
-            seconds=seconds, concurrency=self.concurrency,
+            seconds=seconds, concurrency=self.concurrency, sandbox=self.client.is_sandbox,
         )
 
     def _estimate_of(self, cell: SweepCell) -> CostEstimate:
@@ -145,22 +145,33 @@ class Sweep(SweepState):
         only_failed: bool = False,
         force: bool = False,
         timeout: float | None = None,
+        progress: bool | None = None,
     ) -> SweepResult:
         """Run every cell not finished yet and block until all are done; return the result.
 
         Refuses with :class:`~hh_notebook.errors.BudgetExceeded` before submitting
         anything when the new clips cost more than the budget, unless ``confirm=True``.
         ``only_failed=True`` re-submits only cells whose job failed, expired or was
-        lost. ``force=True`` submits every cell again even if paid before.
+        lost. ``force=True`` submits every cell again even if paid before. In plain Python
+        (not in a notebook kernel) one status line on stderr follows the sweep while it
+        blocks; ``progress=True``/``False`` forces it on or off.
         """
-        # One loop per thread: jobs and HTTP pools belong to the loop they started on, and a
-        # later run (rerun_failed) must find them alive.
-        return run_blocking(
-            self.run_async(
-                confirm=confirm, budget=budget, only_failed=only_failed, force=force,
-                timeout=timeout,
-            )
-        )  # fmt: skip
+        if not confirm:
+            self.check_budget(budget)  # a refusal prints no progress line
+        line = TextProgress(label=f"sweep {self.id}") if (
+            not in_kernel() if progress is None else progress) else None
+        unsubscribe = self.subscribe(
+            lambda now, _key: line.update("running", message=str(now))) if line else None
+        try:
+            # One loop per thread: jobs and HTTP pools belong to the loop they started on,
+            # and a later run (rerun_failed) must find them alive.
+            return run_blocking(self.run_async(confirm=confirm, budget=budget,
+                                               only_failed=only_failed, force=force,
+                                               timeout=timeout))
+        finally:
+            if line is not None and unsubscribe is not None:
+                unsubscribe()
+                line.update("finished", message=str(self.progress), final=True)
 
     def rerun_failed(self, *, confirm: bool = False) -> SweepResult:
         """Submit again only the cells that failed (or expired, or were lost); block."""
@@ -192,6 +203,9 @@ class Sweep(SweepState):
         timeout: float | None = None,
     ) -> SweepResult:
         """The non-blocking form of :meth:`run` (``await sweep.run_async()``)."""
+        problem = None if timeout is None else check_number("timeout", timeout)
+        if problem is not None:
+            raise ValidationError([problem])
         if not confirm:
             self.check_budget(budget)
         self._load_previous()
@@ -317,6 +331,7 @@ class Sweep(SweepState):
             # Only clips that came back count as spent (Apiframe refunds failed jobs).
             cost=0.0 if job.from_cache else (amount if status == "succeeded" else None),
             currency=currency,
+            sandbox=is_sandbox_work(job),
             finished_at=job.finished_at or time.time(),
             video_path=job.video_path,
             error=error,

@@ -11,7 +11,7 @@ from typing import Any
 
 from .. import catalog
 from ..metrics_columns import METRIC_COLUMNS, format_metric
-from ..present import cost_text, shorten
+from ..present import SANDBOX_LABEL, cost_text, is_sandbox_work, shorten
 
 __all__ = ["ConfigView", "CostView", "JobTable", "MetricsTable"]
 
@@ -50,7 +50,7 @@ class JobTable:
         out = []
         for r in self.records:
             when = datetime.datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S")
-            cost = cost_text(r.cost, r.currency)
+            cost = SANDBOX_LABEL if is_sandbox_work(r) else cost_text(r.cost, r.currency)
             out.append(
                 [r.id[:8], r.status, f"{r.provider} {r.model}", cost, when, shorten(r.prompt)]
             )
@@ -106,7 +106,7 @@ class ConfigView:
 
     def _summary(self) -> list[tuple[str, str]]:
         where = (
-            f"{self.base_url} (local sandbox: synthetic clips)"
+            f"{self.base_url} (sandbox: synthetic clips, nothing is paid)"
             if self.is_sandbox
             else self.base_url
         )
@@ -136,7 +136,8 @@ class ConfigView:
 
 
 class CostView:
-    """``%happyhorse cost``: what finished jobs cost this session and in total."""
+    """``%happyhorse cost``: what finished jobs cost this session and in total (jobs run on
+    a sandbox are counted apart: never paid, never summed with money)."""
 
     def __init__(self, *, session: Any, total: Any, session_jobs: int, total_jobs: int) -> None:
         self.session = session

@@ -35,7 +35,7 @@ import traitlets as t
 
 from ..arena_items import sweep_arena_id
 from ..media import poster_jpeg
-from ..present import display_text, format_money
+from ..present import SANDBOX_LABEL, display_text, format_money
 from ..sweep import Sweep, SweepProgress, SweepResult
 from ..sweep.axes import AxisSpec
 from ..sweep.plan import layout_of
@@ -241,7 +241,8 @@ class SweepGrid(GridMetrics, SavedView):
             "progress": state["progress"],
             "error": state["error"] or "",
             "from_cache": bool(state["from_cache"]),
-            "cost": _cost_text(state["cost"], state["currency"], state["from_cache"]),
+            "cost": _cost_text(state["cost"], state["currency"], state["from_cache"],
+                               state.get("sandbox", False)),
             "job_id": state["job_id"] or "",
             "has_clip": has_clip,
             "clip_name": pathlib.Path(path).name if has_clip else "",
@@ -437,9 +438,12 @@ def _as_sweep(value: Any) -> Sweep:
     return value.sweep if hasattr(value, "rows") and hasattr(value, "sweep") else value
 
 
-def _cost_text(cost: float | None, currency: str | None, from_cache: bool) -> str:
+def _cost_text(cost: float | None, currency: str | None, from_cache: bool,
+               sandbox: bool = False) -> str:
     if from_cache:
         return "$0 (journal)"
+    if sandbox and cost is not None:
+        return SANDBOX_LABEL
     if cost is None:
         return ""
     return format_money(cost, currency or "USD")

@@ -59,10 +59,12 @@ class Playground(w.VBox):  # type: ignore[misc]
         self._clients: dict[str | None, Any] = clients if clients is not None else {}
         start_provider = provider
         if start_provider is None:
-            try:
+            try:  # the default provider, when it can be named (its key or base URL is set)
                 start_provider = client_for(None, self._clients).provider
-            except Exception:  # noqa: BLE001 - no provider yet: the form still works offline
-                start_provider = catalog.PROVIDERS[0]
+                client_for(start_provider, self._clients)
+            except Exception:  # noqa: BLE001 - no provider yet: the form works on the sandbox
+                start_provider = catalog.SANDBOX
+        protocol = catalog.protocol_of(start_provider)
         full = w.Layout(width="100%")
         self.prompt = w.Textarea(
             placeholder="Describe the clip, its motion and its sound…",
@@ -71,20 +73,22 @@ class Playground(w.VBox):  # type: ignore[misc]
         self.negative = w.Textarea(
             placeholder="Negative prompt (optional)", layout=w.Layout(width="100%", height="40px")
         )
+        # "sandbox": the local sandbox, speaking Segmind's protocol (never paid).
         self.provider = w.Dropdown(
-            options=list(catalog.PROVIDERS), value=start_provider, description="Provider"
+            options=[*catalog.PROVIDERS, catalog.SANDBOX], value=start_provider,
+            description="Provider",
         )
-        self.version = w.Dropdown(options=list(catalog.versions(start_provider)),
+        self.version = w.Dropdown(options=list(catalog.versions(protocol)),
                                   description="Version")
         self.resolution = w.ToggleButtons(
             options=list(catalog.RESOLUTIONS), value=catalog.DEFAULT_RESOLUTION,
             description="Resolution"
         )
-        low, high = catalog.duration_range(start_provider)
+        low, high = catalog.duration_range(protocol)
         self.duration = w.IntSlider(value=catalog.DEFAULT_DURATION, min=low, max=high,
                                     description="Duration (s)")
         self.aspect = w.Dropdown(
-            options=list(catalog.aspect_ratios(start_provider)),
+            options=list(catalog.aspect_ratios(protocol)),
             value=catalog.DEFAULT_ASPECT_RATIO, description="Aspect"
         )
         self.seed = w.Text(value="", placeholder="random", description="Seed")
@@ -150,12 +154,16 @@ class Playground(w.VBox):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ inputs
 
+    def _protocol(self) -> str:
+        """The provider whose limits the form follows ("sandbox" speaks Segmind's)."""
+        return catalog.protocol_of(self.provider.value)
+
     def _provider_changed(self, _change: Any = None) -> None:
-        ratios = list(catalog.aspect_ratios(self.provider.value))
+        ratios = list(catalog.aspect_ratios(self._protocol()))
         current = self.aspect.value
         self.aspect.options = ratios
         self.aspect.value = current if current in ratios else ratios[0]
-        versions = list(catalog.versions(self.provider.value))
+        versions = list(catalog.versions(self._protocol()))
         if list(self.version.options) != versions:
             self.version.options = versions  # resets the value, which calls _version_changed
         self._version_changed()
@@ -163,7 +171,7 @@ class Playground(w.VBox):  # type: ignore[misc]
     def _version_changed(self, _change: Any = None) -> None:
         """Show the controls this provider and version take (others keep their defaults,
         so nothing the provider does not take is ever sent), and its duration range."""
-        provider, version = self.provider.value, self.version.value or None
+        provider, version = self._protocol(), self.version.value or None
         taken = {name for c in catalog.contracts_of(provider)
                  if version is None or c.version == version for name in c.params}
         for name, control in self._param_controls.items():
@@ -289,7 +297,7 @@ class Playground(w.VBox):  # type: ignore[misc]
         request = self.request()
         provider = self.provider.value
         widget = JobWidget(request=request, provider=provider,
-                           model=request.model or catalog.default_version(provider))
+                           model=request.model or catalog.default_version(self._protocol()))
         widget.set_status("submitting")
         self.jobs.children = (widget, *self.jobs.children)
         try:

@@ -25,7 +25,7 @@ import traitlets as t
 
 from ..errors import BudgetExceeded, HHError
 from ..media import poster_jpeg
-from ..present import cost_text, one_line, shorten
+from ..present import SANDBOX_LABEL, cost_text, one_line, shorten
 from ..runtime import spawn
 from ..storyboard import Storyboard, StoryboardResult
 from ..views.static import clip_src, small_poster
@@ -98,11 +98,13 @@ class StoryboardWidget(SavedView):
     def _summary(self) -> str:
         """``2/3 shots with a clip · spent $0.84 · to run: 1 shot, about $0.42``."""
         done = sum(s["status"] == "succeeded" for s in self.shots)
-        text = f"{done}/{len(self.shots)} shots with a clip · spent {self.board.spent}"
+        spent = self.board.spent
+        paid = str(spent) if spent.count and spent.sandbox == spent.count else f"spent {spent}"
+        text = f"{done}/{len(self.shots)} shots with a clip · {paid}"
         est = self.board.estimate()
         if est.new and not self.board.running:
             noun = "shot" if len(est.new) == 1 else "shots"
-            text += f" · to run: {len(est.new)} {noun}, about {est.cost}"
+            text += f" · to run: {len(est.new)} {noun}, about {est.cost_text()}"
         return text
 
     def _shot_dict(self, index: int) -> dict[str, Any]:
@@ -111,8 +113,8 @@ class StoryboardWidget(SavedView):
         request = planned.request
         has_clip = bool(run.status == "succeeded" and run.video_path
                         and run.video_path.is_file())
-        cost = "$0 (journal)" if run.from_cache else (
-            cost_text(run.cost, run.currency) if run.cost is not None else "")
+        cost = "$0 (journal)" if run.from_cache else "" if run.cost is None else (
+            SANDBOX_LABEL if self.board.client.is_sandbox else cost_text(run.cost, run.currency))
         return {
             "index": index, "number": planned.number, "prompt": request.prompt,
             "duration": request.duration, "seed": request.seed,
@@ -205,7 +207,7 @@ class StoryboardWidget(SavedView):
             over = "above the budget (HH_BUDGET, or the board's budget=)"
         self.message = ""
         self.confirm = {"index": index, "shots": [i + 1 for i in est.new],
-                        "cost": str(est.cost), "over_budget": over}
+                        "cost": est.cost_text(), "over_budget": over}
         return dict(self.confirm)
 
     def regenerate(self, index: int) -> Any:

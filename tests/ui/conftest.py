@@ -37,7 +37,8 @@ from .helpers import JupyterLab, artifact_dir, start_lab
 
 CHROMIUM = os.environ.get("HH_CHROMIUM", "/usr/bin/chromium")
 
-#: Flags that keep Chromium quiet on a machine with no internet (see TESTING.md).
+#: Flags that keep Chromium quiet on a machine with no internet (without the networking ones
+#: it floods the closed network with refused connections).
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -201,6 +201,6 @@ def test_compare_shows_two_providers_side_by_side(jupyter_lab: JupyterLab, page)
     assert slots == [["segmind", "hiapi"], ["segmind", "hiapi"]]
     assert _labels(page)["cols"] == ["16:9", "9:16"]
     progress = page.inner_text(".hh-grid-progress")
-    assert "segmind: 2/2 done · spent $0.84" in progress
-    assert "hiapi: 2/2 done · spent $0.00 + 2 clip(s) without a published price" in progress
+    assert "segmind: 2/2 done · sandbox — not paid" in progress  # never summed as money
+    assert "hiapi: 2/2 done · sandbox — not paid" in progress
     save_screenshot(page, "compare", "test_grid_browser")

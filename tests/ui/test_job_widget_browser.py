@@ -110,7 +110,7 @@ def test_magic_cell_shows_progress_then_a_playing_clip(jupyter_lab: JupyterLab, 
     )
     assert "T2V" in texts["header"] and "segmind" in texts["header"] and "$0.42" in texts["header"]
     assert texts["prompt"].startswith("A white horse gallops")
-    assert "seed 5" in texts["facts"] and "cost $0.42" in texts["facts"]
+    assert "seed 5" in texts["facts"] and "cost sandbox — not paid" in texts["facts"]
     assert texts["download"].endswith(".mp4")
     save_screenshot(page, "magic_cell_playing", "test_magic_cell")
 
@@ -212,7 +212,7 @@ def test_playground_reference_uploads_show_thumbnails_and_switch_mode(
     write_notebook(
         jupyter_lab.root,
         "form_refs.ipynb",
-        ["from hh_notebook.widgets.playground import Playground\nPlayground(provider='segmind')"],
+        ["from hh_notebook.widgets.playground import Playground\nPlayground(provider='sandbox')"],
     )
     jupyter_lab.open(page, "form_refs.ipynb")
     run_all_cells(page)
@@ -304,7 +304,7 @@ def test_unknown_submit_says_so_and_reconcile_finds_the_job(jupyter_lab: Jupyter
                 "local_sandbox().add_fault({'provider': 'hiapi', 'endpoint': 'submit',"
                 " 'kind': 'reset_after'})"
             ),
-            "%%happyhorse --provider hiapi -d 3\nA horse whose receipt was lost",
+            "%%happyhorse --provider hiapi --sandbox -d 3\nA horse whose receipt was lost",
         ],
     )
     jupyter_lab.open(page, "reconcile.ipynb")

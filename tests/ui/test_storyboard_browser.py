@@ -71,7 +71,7 @@ def test_the_stitched_scene_plays_and_a_shot_regenerates_from_the_strip(
     shots = page.evaluate(SHOTS)
     assert [s["status"] for s in shots] == ["succeeded"] * 3
     assert [s["link"] for s in shots] == ["starts afresh", "↳ from shot 1", "↳ from shot 2"]
-    assert all("$0.42" in s["facts"] for s in shots)
+    assert all("sandbox — not paid" in s["facts"] for s in shots)  # never shown as money
     first_src = measured["src"]
     save_screenshot(page, "storyboard_scene_playing", "test_storyboard")
 
