@@ -51,7 +51,8 @@ class ShotRow:
     """One shot (or, with ``key == "scene"``, the stitched scene) of a board's result.
 
     ``start``/``end`` say where the shot lies in the scene (seconds), ``continues_from`` the
-    number of the shot whose last frame it starts from, ``generation`` its take number.
+    number of the shot whose last frame it starts from, ``generation`` its take number. On a
+    sandbox (``sandbox``) ``cost`` is the provider's price and nothing was paid.
     """
 
     key: str
@@ -74,6 +75,7 @@ class ShotRow:
     note: str | None = None
     page: int = 0
     row: int = 0
+    sandbox: bool = False
 
     def to_record(self, video_path: str | None = None) -> dict[str, Any]:
         """A flat, JSON-safe dict (one table row); ``video_path`` replaces the clip's path
@@ -87,7 +89,7 @@ class ShotRow:
         record.update(
             continues_from=self.continues_from, generation=self.generation,
             status=self.status, from_cache=self.from_cache, cost=self.cost,
-            currency=self.currency, start=self.start, end=self.end, job_id=self.job_id,
+            currency=self.currency, sandbox=self.sandbox, start=self.start, end=self.end, job_id=self.job_id,
             video_path=video_path or (str(self.video_path) if self.video_path else None),
             error=self.error)
         return record
@@ -130,7 +132,8 @@ class StoryboardResult:
             continues_from=None if planned.parent is None else planned.parent + 1,
             from_cache=run.from_cache, cost=run.cost, currency=run.currency,
             video_path=run.video_path, error=run.error, request=planned.request,
-            start=bounds.start if bounds else None, end=bounds.end if bounds else None)
+            start=bounds.start if bounds else None, end=bounds.end if bounds else None,
+            sandbox=self.board.client.is_sandbox)
 
     def _scene_row(self) -> ShotRow:
         ids = tuple(str(r.job_id) for r in self.shots)

@@ -4,6 +4,7 @@ buffers on request, regeneration shown with its cost first, and a static HTML fa
 from __future__ import annotations
 
 import json
+import pathlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,3 +108,13 @@ def test_the_mime_bundle_carries_the_static_html(done: tuple) -> None:
     data, _ = StoryboardWidget(done[0])._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in data
     assert "hh-storyboard-static" in data["text/html"]
+
+
+def test_a_sandbox_board_is_not_paid_in_its_rows_and_report(
+    done: tuple, tmp_path: pathlib.Path
+) -> None:
+    _, result = done
+    shots = [r for r in result.to_records() if r["cell"] != "scene"]
+    assert shots and all(r["sandbox"] for r in shots)
+    text = result.export_report(tmp_path / "report").read_text(encoding="utf-8")
+    assert "2 sandbox clip(s) — not paid" in text and "$0.84" not in text
