@@ -81,7 +81,7 @@ def test_report_has_a_ranking_section_when_given_one(done: tuple[Client, SweepRe
     arena = SimpleNamespace(ranking_view=view)  # anything with ranking_view(), like an arena
     page = result.export_report(tmp_path / "with", ranking=arena).read_text(encoding="utf-8")
     assert page.count('<section class="hh-ranking">') == 1
-    assert page.index("hh-ranking") < page.index("<table><tr><th>cell")  # before the table
+    assert page.index("hh-ranking") < page.index("<thead><tr><th>cell")  # before the table
     assert '<script>alert("x")' not in page
     plain = result.export_report(tmp_path / "plain").read_text(encoding="utf-8")
     assert "hh-ranking" not in plain.split("</style>", 1)[1]
