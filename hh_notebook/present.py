@@ -31,6 +31,7 @@ __all__ = [
     "normalise_progress",
     "one_line",
     "safe_repr",
+    "short_path",
     "shorten",
     "status_value",
 ]
@@ -180,6 +181,20 @@ def shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def short_path(path: str | os.PathLike[str], limit: int = 80) -> str:
+    """A file path cut in the middle when longer than ``limit``, so that its file name (the
+    part a reader recognises) stays whole.
+
+    >>> short_path("/home/ana/" + "deep/" * 20 + "first.png", limit=40)
+    '/home/ana/dee…p/deep/deep/deep/first.png'
+    """
+    text = os.fspath(path)
+    if len(text) <= limit:
+        return text
+    tail = limit * 2 // 3
+    return text[: limit - tail - 1] + "…" + text[-tail:]
+
+
 def safe_repr(value: object, limit: int = 80) -> Any:
     """A short, safe stand-in for ``value`` in error messages and logs.
 
@@ -202,7 +217,7 @@ def safe_repr(value: object, limit: int = 80) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return f"<{len(value)} bytes>"
     if isinstance(value, os.PathLike):
-        return safe_repr(os.fspath(value), limit)
+        return short_path(value, limit)
     described = getattr(value, "safe_description", None)
     if callable(described):
         return described()

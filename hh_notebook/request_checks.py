@@ -19,7 +19,7 @@ from . import catalog
 from .catalog import Contract
 from .errors import FieldError, ValidationError
 from .media import ImageData, check_image, check_url, is_url, load_image
-from .present import safe_repr
+from .present import safe_repr, short_path
 from .request_text import check_text, is_chinese
 
 if TYPE_CHECKING:
@@ -269,7 +269,7 @@ def _check_one_image(value: object, field_name: str, kind: str, limits: _Limits,
 
 def _url_only_error(value: object, field_name: str, provider: str) -> FieldError:
     if isinstance(value, (str, os.PathLike)):
-        got = f"a local file {safe_repr(value)!r}"
+        got = f"a local file {short_path(value)!r}"
     else:
         got = f"an in-memory image ({safe_repr(value)})"
     inline = sorted({c.provider for c in catalog.CONTRACTS.values() if c.inline_images})
@@ -294,7 +294,8 @@ def _check_audio(request: GenerationRequest) -> list[FieldError]:
         problem = check_url(audio, "audio")
         return [] if problem is None else [problem]
     where = "a local file" if os.path.exists(os.path.expanduser(audio)) else "not a URL"
-    return [FieldError("audio", safe_repr(audio), allowed,
+    shown = short_path(audio) if where == "a local file" else safe_repr(audio)
+    return [FieldError("audio", shown, allowed,
                        f"the provider fetches the speech file itself, so audio must be an "
                        f"http(s) URL ({where}): upload it somewhere reachable and pass its URL")]
 

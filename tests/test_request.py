@@ -264,13 +264,15 @@ def test_chinese_prompt_error_says_why_the_limit_is_2500() -> None:
 
 
 def test_url_only_provider_error_says_so_plainly_for_a_local_file(tmp_path: pathlib.Path) -> None:
-    path = write_image(tmp_path, "first.png")
+    deep = tmp_path.joinpath(*["folder"] * 12)  # longer than any message shows whole
+    deep.mkdir(parents=True)
+    path = write_image(deep, "first.png")
     with pytest.raises(ValidationError) as info:
         GenerationRequest(prompt="p", image=path).validate("openai")
     (error,) = info.value.errors
     assert error.field == "image"
     assert "the openai provider takes image URLs only" in error.message
-    assert "local file" in error.message and str(path) in error.message
+    assert "local file" in error.message and "/folder/first.png'" in error.message
     assert "host it somewhere reachable" in error.message.lower()
     assert "segmind" in error.message and "base64" in error.message
 

@@ -59,7 +59,13 @@ def _browser_available() -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip browser tests when Chromium is absent, unless HH_REQUIRE_BROWSER=1 (CI)."""
+    """Skip browser tests when Chromium is absent, unless HH_REQUIRE_BROWSER=1 (CI).
+
+    Under pytest-xdist (``-n``, ``--dist loadgroup``) every browser test runs on one worker,
+    so that they share one JupyterLab and one Chromium."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
     if _browser_available() or os.environ.get("HH_REQUIRE_BROWSER") == "1":
         return
     skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (set HH_REQUIRE_BROWSER=1 to fail)")
