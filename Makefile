@@ -29,12 +29,13 @@ demo: $(DEMO_STAMP)
 	$(BIN)/happyhorse demo --out out
 
 ## The whole test suite, browser tests included (they need /usr/bin/chromium).
+## Two workers: the browser tests share one (one JupyterLab, one Chromium), the rest spread.
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
 ## Everything but the real-browser tests.
 test-quick: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q -m "not browser"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup -m "not browser"
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check hh_notebook tests benchmarks conftest.py
