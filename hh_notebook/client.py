@@ -231,8 +231,11 @@ class Client:
         job._emit(f"attached to job {record.id[:12]} submitted {ago} ago (not paid again)")
         return job
 
-    def _start(self, job: Job, *, follow: bool = False) -> None:
-        run = self._lifecycle.follow(job) if follow else self._lifecycle.track(job)
+    def _start(self, job: Job, *, follow: bool = False, settle: bool = False) -> None:
+        if settle:
+            run = self._lifecycle.settle(job)
+        else:
+            run = self._lifecycle.follow(job) if follow else self._lifecycle.track(job)
         job._task = asyncio.get_running_loop().create_task(run, name=f"hh-job-{job.id}")
         self._active[job.id] = job
         _TRACKED[job.id] = job
@@ -303,6 +306,8 @@ class Client:
         """Stop tracking every job of this client and close its journal."""
         tasks = [job._task for job in self._active.values()
                  if job._task is not None and not job._task.done()]
+        if self._lifecycle.heartbeat is not None:  # the leases' heartbeat goes with them
+            tasks.append(self._lifecycle.heartbeat)
         for task in tasks:
             task.cancel()
         own = thread_loop()
@@ -337,8 +342,11 @@ class Client:
     async def resume(self, job_id: str) -> Job:
         """Continue an unfinished job (after a restart) without submitting it again.
 
-        A job already being tracked is returned as is. A job whose submit was
-        never answered is reconciled first (see :meth:`reconcile`).
+        A job already being tracked is returned as is. A job whose submit was never
+        answered is settled in the background: where the provider lists its tasks, the task
+        it created is adopted, or — once the list still shows none after
+        ``PollPolicy.reconcile_grace`` — the submit provably never arrived and is sent again
+        (same job, one record). Elsewhere it stays unknown: it may exist, so it is not resent.
         """
         # Already followed here, or by another client of this process (a widget, the magic)?
         for active in (self._active.get(job_id), _TRACKED.get(job_id)):
@@ -361,7 +369,11 @@ class Client:
             self._start(job, follow=True)
             return job
         if record.provider_job_id is None:
-            return await self._reconcile_job(job)
+            # Its submit's answer was lost: adopt the task it created, or send it again once
+            # the task list proves it never arrived (in the background; see Lifecycle.settle).
+            job._emit("resumed: looking for its lost submit")
+            self._start(job, settle=True)
+            return job
         if job.status in (Status.UNKNOWN, Status.FAILED) and job.phase in ("polling",
                                                                            "downloading"):
             job.status = Status.RUNNING  # tracking was lost / a download failed: try again

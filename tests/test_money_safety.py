@@ -150,6 +150,91 @@ def test_lost_hiapi_submits_each_get_their_own_task(
     assert len({job.provider_job_id for job in jobs}) == 4
 
 
+def test_rerunning_a_sweep_resends_a_lost_submit_that_never_arrived_same_job(
+    fresh_sandbox: Sandbox, tmp_path: pathlib.Path
+) -> None:
+    from hh_notebook.sweep import sweep
+
+    fresh_sandbox.add_fault({"provider": "hiapi", "endpoint": "submit", "kind": "reset_before",
+                             "count": 1})
+    first = make_client(fresh_sandbox, "hiapi", tmp_path, key="test-key-0123")
+    try:
+        crashed = sweep(PROMPT, client=first, duration=3, prompt_sr="grey,black",
+                        concurrency=1).run(confirm=True, timeout=60)
+    finally:
+        first.close()
+    assert sorted(r.status for r in crashed.rows) == ["succeeded", "unknown"]
+    lost = next(r.job_id for r in crashed.rows if r.status == "unknown")
+    # The rerun comes after the reconcile grace: the task list proves it never arrived.
+    later = make_client(fresh_sandbox, "hiapi", tmp_path, key="test-key-0123",
+                        policy=PollPolicy(backoff_base=1.0, backoff_cap=4.0, reconcile_grace=0))
+    try:
+        rerun = sweep(PROMPT, client=later, duration=3, prompt_sr="grey,black",
+                      concurrency=1).run(confirm=True, timeout=60)
+        records = later.journal.jobs()
+    finally:
+        later.close()
+    assert [r.status for r in rerun.rows] == ["succeeded", "succeeded"]
+    assert lost in {r.job_id for r in rerun.rows}  # the same job, sent again
+    assert len(records) == 2  # one record per cell
+    assert accepted(fresh_sandbox, "hiapi") == 2  # each clip paid once
+    assert len(log_for(fresh_sandbox, "list", "hiapi")) >= 1  # looked before resending
+
+
+def test_resuming_a_lost_submit_that_did_arrive_adopts_it_without_resending(
+    fresh_sandbox: Sandbox, tmp_path: pathlib.Path
+) -> None:
+    fresh_sandbox.add_fault({"provider": "hiapi", "endpoint": "submit", "kind": "reset_after",
+                             "count": 1})
+    first = make_client(fresh_sandbox, "hiapi", tmp_path, key="test-key-0123")
+    try:
+        with pytest.raises(SubmitUncertain) as info:
+            run(first.submit(PROMPT, duration=3))
+    finally:
+        first.close()
+    later = make_client(fresh_sandbox, "hiapi", tmp_path, key="test-key-0123")
+
+    async def resume() -> Any:
+        job = await later.resume(info.value.job.id)
+        await job.wait()
+        return job
+
+    try:
+        job = run(resume(), timeout=60)
+    finally:
+        later.close()
+    assert job.status is Status.SUCCEEDED and job.video_path.is_file()
+    assert job.provider_job_id is not None  # the task the lost submit had created
+    assert len(log_for(fresh_sandbox, "submit", "hiapi")) == 1  # never resent
+
+
+def test_resuming_a_lost_submit_without_a_task_list_never_resends_it(
+    fresh_sandbox: Sandbox, tmp_path: pathlib.Path
+) -> None:
+    fresh_sandbox.add_fault({"provider": "segmind", "endpoint": "submit", "kind": "reset_before",
+                             "count": 1})
+    first = make_client(fresh_sandbox, "segmind", tmp_path, key="test-key-0123")
+    try:
+        with pytest.raises(SubmitUncertain) as info:
+            run(first.submit(PROMPT, duration=3))
+    finally:
+        first.close()
+    later = make_client(fresh_sandbox, "segmind", tmp_path, key="test-key-0123",
+                        policy=PollPolicy(reconcile_grace=0))
+
+    async def resume() -> Any:
+        job = await later.resume(info.value.job.id)
+        await job.wait()
+        return job
+
+    try:
+        job = run(resume(), timeout=60)
+    finally:
+        later.close()
+    assert job.status is Status.UNKNOWN and "not resent" in job.error
+    assert len(log_for(fresh_sandbox, "submit", "segmind")) == 1
+
+
 def test_two_indistinguishable_lost_submits_are_not_guessed(
     fresh_sandbox: Sandbox, tmp_path: pathlib.Path
 ) -> None:

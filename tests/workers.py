@@ -78,12 +78,6 @@ async def _resume(spec: dict[str, Any]) -> dict[str, Any]:
         jobs = await client.resume_all_async()
         await asyncio.gather(*(job.wait() for job in jobs))
         statuses += [job.status.value for job in jobs]
-        # A lost submit found in the task list is adopted by a second resume pass once the
-        # reconcile grace has passed; the first pass leaves it unknown meanwhile.
-        for job in jobs:
-            if job.status.value == "unknown" and job.provider_job_id is None:
-                again = await client.reconcile(job.id)
-                await again.wait()
     return {"statuses": statuses}
 
 

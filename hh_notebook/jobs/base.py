@@ -193,6 +193,12 @@ class LifecycleBase:
             self._beating = asyncio.get_running_loop().create_task(self._beat(),
                                                                    name="hh-heartbeat")
 
+    @property
+    def heartbeat(self) -> asyncio.Task[None] | None:
+        """The task renewing this process's leases while it tracks jobs, if running."""
+        beating = self._beating
+        return beating if beating is not None and not beating.done() else None
+
     def _disown(self, job: Job) -> None:
         self._tracked.discard(job.id)
 

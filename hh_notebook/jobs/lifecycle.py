@@ -26,14 +26,14 @@ from collections.abc import Callable
 
 import httpx
 
-from ..errors import ProviderError, ServerError, SubmitUncertain
+from ..errors import HHError, ProviderError, ServerError, SubmitUncertain
 from ..journal import JobRecord, JournalError
 from ..providers.base import HttpCall, JobState, Status, UnexpectedAnswer
 from ..request import CheckedRequest
 from .base import LEASE_SECONDS, OWNER, TRANSIENT, _GaveUp, _Uncertain
 from .download import DownloadSteps
 from .job import SUBMITTING, Job
-from .reconcile import ReconcileSteps
+from .reconcile import Ambiguous, ReconcileSteps
 from .transport import AnswerTooLarge, is_pre_send, send
 
 __all__ = ["Lifecycle"]
@@ -92,6 +92,22 @@ class Lifecycle(DownloadSteps, ReconcileSteps):
         self.record(job, checked, claim)
         log.debug("job %s: submitting %r", job.id, call)
         job._emit("submitting")
+        await self._send_submit(job, call)
+
+    async def resend(self, job: Job) -> None:
+        """Send again the submit of a job whose first submit provably never arrived (absent
+        from the provider's task list after the reconcile grace): same job, same record, same
+        claim. Raises like :meth:`submit`."""
+        self.attach(job)
+        self._own(job)
+        checked = self.provider.checked(job.request)
+        call = self.provider.build_submit(checked, self._key.reveal(), self.base_url)
+        job.status = Status.QUEUED
+        job.error = None
+        job._emit("the first submit never arrived (not in the task list): sending it now")
+        await self._send_submit(job, call)
+
+    async def _send_submit(self, job: Job, call: HttpCall) -> None:
         try:
             state = await self._retrying(
                 job, "submit", lambda: self._submit_once(call),
@@ -285,7 +301,8 @@ class Lifecycle(DownloadSteps, ReconcileSteps):
                     return
                 if self.journal.take_over(job.id, OWNER, lease=LEASE_SECONDS):
                     if record.provider_job_id is None:
-                        self._orphaned_submit(job)
+                        job._emit("the process sending this job stopped: taken over here")
+                        await self.settle(job)
                         return
                     job._emit("the process tracking this job stopped: taken over here")
                     await self.track(job)
@@ -296,10 +313,76 @@ class Lifecycle(DownloadSteps, ReconcileSteps):
             job.error = str(exc)
             job._emit(job.error)
 
+    async def settle(self, job: Job) -> None:
+        """Settle a lost submit this process now owns (its sender died, or its answer was
+        lost), then track the job; never raises.
+
+        Where the provider lists its tasks, the task it created is adopted; when the list
+        still shows none once :attr:`PollPolicy.reconcile_grace` has passed since the submit
+        (waited out here, bounded), it provably never arrived and is sent again — same job,
+        one record. Without a task list, or when several tasks fit, the job stays unknown and
+        says what to check: it may exist, so it is never resent blindly."""
+        self.attach(job)
+        self._own(job)  # the lease is renewed while the grace is waited out
+        try:
+            if not self.provider.supports_list:
+                self._orphaned_submit(job)
+                return
+            for _ in range(3):  # now, after the grace, once more if the clock was early
+                try:
+                    found = await self.find_lost_submit(job)
+                except Ambiguous as ambiguous:
+                    self.undecided(job, ambiguous)
+                    return
+                except HHError as exc:
+                    job.status = Status.UNKNOWN
+                    job.error = f"{exc}; reconcile('{job.id}') later"
+                    self._save(job)
+                    job._emit(job.error)
+                    return
+                if found is not None:
+                    self.adopt(job, found)
+                    await self.track(job)
+                    return
+                wait = self.policy.reconcile_grace - (time.time() - job.created_at)
+                if wait <= 0:
+                    break
+                job.status = Status.UNKNOWN
+                job._emit(f"not in {self.provider.name}'s task list yet: looking again in "
+                          f"{wait:.0f} s")
+                await asyncio.sleep(wait + 0.05)
+            else:
+                self._orphaned_submit(job)
+                return
+            try:
+                await self.resend(job)
+            except (ProviderError, SubmitUncertain):
+                return  # recorded as failed (nothing created) or unknown (not resent again)
+            await self.track(job)
+        except asyncio.CancelledError:
+            raise
+        except JournalError as exc:
+            job.error = str(exc)
+            job._emit(job.error)
+        except Exception as exc:  # noqa: BLE001 - the lifecycle must not die silently
+            job.status = Status.UNKNOWN
+            job.error = f"internal error while settling a lost submit: {self._error_text(exc)}"
+            with contextlib.suppress(JournalError):
+                self._save(job)
+            job._emit(job.error)
+        finally:
+            self._disown(job)
+
     def _orphaned_submit(self, job: Job) -> None:
         """A submit whose process died before the answer: it may exist, so it is not resent."""
         job.status = Status.UNKNOWN
-        job.error = (f"the process that sent this submit stopped before {self.provider.name} "
-                     f"answered; it was not resent. Use reconcile('{job.id}') to look for it.")
+        if self.provider.supports_list:
+            job.error = (f"the submit's answer was lost and {self.provider.name}'s task list "
+                         f"does not settle it; it was not resent. Use reconcile('{job.id}') "
+                         "later.")
+        else:
+            job.error = (f"the process that sent this submit stopped before "
+                         f"{self.provider.name} answered; it was not resent. Use "
+                         f"reconcile('{job.id}') to look for it.")
         self._save(job)
         job._emit(job.error)
