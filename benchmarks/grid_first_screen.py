@@ -9,7 +9,8 @@ variant) to the end; then, in Chromium (1400 × 1000), the script runs the cell
 ``grid = sw.show()`` and measures, from the key press:
 
 * layout: all 100 panes and their row/column labels are in the page,
-* first screen: every pane inside the viewport shows its poster or a decodable video,
+* first screen: every pane inside the viewport shows its poster (an image, or the poster of
+  a video still loading) or a decodable video,
 
 then waits until no new ``<video>`` appears for one second (bounded) and counts the video
 elements the grid created: clips are fetched only for panes that scrolled into view.
@@ -87,9 +88,12 @@ FIRST_SCREEN_DONE = """() => {
     const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
     return !!hit && p.contains(hit); });
   if (!visible.length) return false;
+  // A video still loading shows its poster attribute (the poster blob already shown as an
+  // image), so it counts as showing the poster.
   const ready = visible.every(p => {
     const v = p.querySelector('video'); const i = p.querySelector('img.hh-grid-poster');
-    return (v && v.readyState >= 2 && v.videoWidth > 0) || (i && i.complete && i.naturalWidth > 0);
+    return (v && ((v.readyState >= 2 && v.videoWidth > 0) || v.poster.startsWith('blob:')))
+      || (i && i.complete && i.naturalWidth > 0);
   });
   return ready ? visible.length : false;
 }"""

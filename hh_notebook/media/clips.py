@@ -87,14 +87,20 @@ def _duration_seconds(container: Any, video: Any) -> float:
     return 0.0
 
 
-def _frames_at(path: str | os.PathLike[str], fractions: list[float]) -> Iterator[Any]:
-    """Yield one decoded frame (PIL image) per fraction of the clip's length, in order."""
+def _video_frames_at(path: str | os.PathLike[str], fractions: list[float]) -> Iterator[Any]:
+    """Yield one decoded frame (PyAV ``VideoFrame``) per fraction of the clip's length."""
     with _open_clip(path) as container:
         video = _video_stream(container, path)
         duration = _duration_seconds(container, video)
         for fraction in fractions:
             target = max(0.0, min(fraction, 1.0)) * duration
             yield _frame_near(container, video, target)
+
+
+def _frames_at(path: str | os.PathLike[str], fractions: list[float]) -> Iterator[Any]:
+    """Yield one decoded frame (PIL image) per fraction of the clip's length, in order."""
+    for frame in _video_frames_at(path, fractions):
+        yield frame.to_image()
 
 
 def _frame_near(container: Any, video: Any, target: float) -> Any:
@@ -108,7 +114,7 @@ def _frame_near(container: Any, video: Any, target: float) -> Any:
             break
     if last is None:
         raise MediaError("the clip has no decodable video frame")
-    return last.to_image()
+    return last
 
 
 def poster_frame(path: str | os.PathLike[str], at: float = 0.5, fmt: str = "JPEG") -> bytes:
@@ -167,10 +173,12 @@ def poster_jpeg(path: str | os.PathLike[str], *, at: float = 0.0, box: int = 480
 @lru_cache(maxsize=256)
 def _poster_jpeg(path: str, _mtime_ns: int, _size: int, at: float, box: int,
                  quality: int) -> bytes:
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(poster_frame(path, at=at)))
-    image.thumbnail((box, box))
+    (frame,) = list(_video_frames_at(path, [at]))
+    # Scaled by FFmpeg straight from the decoded picture (area averaging), converted once.
+    scale = min(1.0, box / max(frame.width, frame.height, 1))
+    width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
+    image = frame.reformat(width=width, height=height, format="rgb24",
+                           interpolation="AREA").to_image()
     buf = io.BytesIO()
     image.convert("RGB").save(buf, format="JPEG", quality=quality, optimize=True)
     return buf.getvalue()
