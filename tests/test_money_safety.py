@@ -231,7 +231,8 @@ def test_resuming_a_lost_submit_without_a_task_list_never_resends_it(
         job = run(resume(), timeout=60)
     finally:
         later.close()
-    assert job.status is Status.UNKNOWN and "not resent" in job.error
+    assert job.status is Status.UNKNOWN and "was not resent" in job.error
+    assert "dashboard" in job.error
     assert len(log_for(fresh_sandbox, "submit", "segmind")) == 1
 
 

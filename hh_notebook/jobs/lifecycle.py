@@ -381,8 +381,10 @@ class Lifecycle(DownloadSteps, ReconcileSteps):
                          f"does not settle it; it was not resent. Use reconcile('{job.id}') "
                          "later.")
         else:
-            job.error = (f"the process that sent this submit stopped before "
-                         f"{self.provider.name} answered; it was not resent. Use "
-                         f"reconcile('{job.id}') to look for it.")
+            sent = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.created_at))
+            job.error = (f"no answer came back for this submit, so it may exist at "
+                         f"{self.provider.name} and was not resent; {self.provider.name} "
+                         f"offers no task list: look for a request sent around {sent} in "
+                         "its dashboard")
         self._save(job)
         job._emit(job.error)
