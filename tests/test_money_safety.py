@@ -333,7 +333,8 @@ def test_resume_takes_over_a_job_whose_loop_stopped_with_it_pending(
         leftovers = asyncio.all_tasks(stopped)
         for task in leftovers:
             task.cancel()
-        stopped.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+        if leftovers:
+            stopped.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
         stopped.close()
 
 
@@ -354,3 +355,30 @@ def test_wait_from_another_thread_follows_the_loop_that_tracks_the_job(
         loop.call_soon_threadsafe(loop.stop)
         worker.join(timeout=30)
         loop.close()
+
+
+def test_the_heartbeat_stops_with_the_last_job_and_restarts_with_the_next(
+    fresh_sandbox: Sandbox, tmp_path: pathlib.Path
+) -> None:
+    client = make_client(fresh_sandbox, "segmind", tmp_path, key="test-key-0123")
+
+    async def two_jobs_one_after_the_other() -> tuple[Any, Any, Any]:
+        first = await client.submit(PROMPT, duration=3, seed=1)
+        await asyncio.sleep(0)  # tracking starts
+        during = client._lifecycle.heartbeat
+        await first.wait()
+        await asyncio.sleep(0)  # let the cancelled heartbeat finish
+        after = client._lifecycle.heartbeat
+        second = await client.submit(PROMPT, duration=3, seed=2)
+        await asyncio.sleep(0)
+        again = client._lifecycle.heartbeat
+        await second.wait()
+        return during, after, again
+
+    try:
+        during, after, again = run(two_jobs_one_after_the_other())
+    finally:
+        client.close()
+    assert during is not None  # leases renewed while a job is tracked
+    assert after is None and during.done()  # nothing left sleeping once the last job ended
+    assert again is not None and again is not during  # the next job renews its lease again

@@ -201,6 +201,20 @@ class LifecycleBase:
 
     def _disown(self, job: Job) -> None:
         self._tracked.discard(job.id)
+        beating = self._beating
+        if self._tracked or beating is None or beating.done():
+            return
+        # The last job ended: stop the heartbeat now rather than at its next wake-up, so that
+        # no sleeping task is left behind on a loop that may never run again.
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        self._beating = None  # a job owned from now on starts a new heartbeat
+        if beating.get_loop() is current:
+            beating.cancel()
+        elif not beating.get_loop().is_closed():
+            beating.get_loop().call_soon_threadsafe(beating.cancel)
 
     async def _beat(self) -> None:
         while self._tracked:
