@@ -32,7 +32,6 @@ from .config import Secret, check_number, resolve_settings
 from .errors import ConfigError, HHError, SubmitUncertain, ValidationError
 from .jobs import Job, Lifecycle, PollPolicy, new_job_id
 from .jobs.base import LEASE_SECONDS, OWNER
-from .jobs.reconcile import Ambiguous
 from .journal import ClaimTaken, JobRecord, Journal
 from .present import SANDBOX_TAG, TextProgress, format_seconds
 from .pricing import CostEstimate, estimate_cost
@@ -423,16 +422,11 @@ class Client:
         return await self._reconcile_job(job)
 
     async def _reconcile_job(self, job: Job) -> Job:
-        try:
-            found = await self._lifecycle.find_lost_submit(job)
-        except Ambiguous as ambiguous:
-            self._lifecycle.undecided(job, ambiguous)
-            return job
-        if found is None:
+        adopted = await self._lifecycle.look_for_lost_submit(job)
+        if adopted:
+            self._start(job)
+        elif adopted is False:
             self._lifecycle.never_arrived(job)
-            return job
-        self._lifecycle.adopt(job, found)
-        self._start(job)
         return job
 
     def cancel(self, job_id: str) -> None:

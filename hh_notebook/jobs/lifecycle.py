@@ -33,7 +33,7 @@ from ..request import CheckedRequest
 from .base import LEASE_SECONDS, OWNER, TRANSIENT, _GaveUp, _Uncertain
 from .download import DownloadSteps
 from .job import SUBMITTING, Job
-from .reconcile import Ambiguous, ReconcileSteps
+from .reconcile import ReconcileSteps
 from .transport import AnswerTooLarge, is_pre_send, send
 
 __all__ = ["Lifecycle"]
@@ -330,18 +330,16 @@ class Lifecycle(DownloadSteps, ReconcileSteps):
                 return
             for _ in range(3):  # now, after the grace, once more if the clock was early
                 try:
-                    found = await self.find_lost_submit(job)
-                except Ambiguous as ambiguous:
-                    self.undecided(job, ambiguous)
-                    return
+                    adopted = await self.look_for_lost_submit(job)
                 except HHError as exc:
                     job.status = Status.UNKNOWN
                     job.error = f"{exc}; reconcile('{job.id}') later"
                     self._save(job)
                     job._emit(job.error)
                     return
-                if found is not None:
-                    self.adopt(job, found)
+                if adopted is None:  # several tasks fit: left unknown, candidates named
+                    return
+                if adopted:
                     await self.track(job)
                     return
                 wait = self.policy.reconcile_grace - (time.time() - job.created_at)

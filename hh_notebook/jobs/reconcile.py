@@ -100,6 +100,21 @@ class ReconcileSteps(LifecycleBase):
             raise Ambiguous(candidates)
         return candidates[0].provider_job_id if candidates else None
 
+    async def look_for_lost_submit(self, job: Job) -> bool | None:
+        """One look in the task list for ``job``'s lost submit: True when its task was found
+        and adopted, False when the list shows none, None when several fit (the job stays
+        unknown with the candidates named). Raises :class:`HHError` when the provider has
+        no task list or it cannot be read."""
+        try:
+            found = await self.find_lost_submit(job)
+        except Ambiguous as ambiguous:
+            self.undecided(job, ambiguous)
+            return None
+        if found is None:
+            return False
+        self.adopt(job, found)
+        return True
+
     async def _list_page(self, page: int) -> list[ListedTask]:
         """One page of the provider's task list, under the retry policy."""
         call = self.provider.build_list(self._key.reveal(), self.base_url, page, _LIST_PAGE)

@@ -180,7 +180,7 @@ def _poster_jpeg(path: str, _mtime_ns: int, _size: int, at: float, box: int,
     image = frame.reformat(width=width, height=height, format="rgb24",
                            interpolation="AREA").to_image()
     buf = io.BytesIO()
-    image.convert("RGB").save(buf, format="JPEG", quality=quality, optimize=True)
+    image.save(buf, format="JPEG", quality=quality, optimize=True)
     return buf.getvalue()
 
 
